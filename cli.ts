@@ -1,0 +1,8 @@
+/**
+ * The `medprobe` command.
+ *
+ * @module
+ */
+if (import.meta.main) {
+  // filled in by the foundation issue
+}
