@@ -39,7 +39,10 @@ export const PLUGIN_KINDS: readonly PluginKind[] = [
   "modality",
 ];
 
-type FieldRule = readonly [field: string, type: "function" | "string" | "boolean" | "array" | "object"];
+type FieldRule = readonly [
+  field: string,
+  type: "function" | "string" | "boolean" | "array" | "object",
+];
 
 const REQUIRED: Record<PluginKind, readonly FieldRule[]> = {
   encoder: [["create", "function"]],
@@ -188,7 +191,9 @@ export function createRegistry(plugins: readonly Plugin[] = []): Registry {
       return byKey.has(`${kind}:${name}`);
     },
     list<K extends PluginKind>(kind?: K): PluginOfKind<K>[] {
-      return [...byKey.values()].filter((p) => kind === undefined || p.kind === kind) as PluginOfKind<
+      return [...byKey.values()].filter((p) =>
+        kind === undefined || p.kind === kind
+      ) as PluginOfKind<
         K
       >[];
     },
