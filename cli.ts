@@ -1,8 +1,56 @@
 /**
  * The `medprobe` command.
  *
+ * ```sh
+ * deno run -A jsr:@medprobe/medprobe/cli --help
+ * deno run -A cli.ts demo          # from a checkout
+ * ```
+ *
+ * Permissions: read the data and weights, write the output and cache
+ * folders, env (colour and Mesa settings), ffi for onnxruntime-node's native
+ * CPU provider, and WebGPU (`--unstable-webgpu` or deno.json's "unstable").
+ * No network unless a plugin module is loaded from a URL.
+ *
  * @module
  */
+
+import { Command, CommanderError } from "commander";
+import { registerInfoCommands } from "./cli/info.ts";
+import { VERSION, warn } from "./cli/common.ts";
+
+/** Builds the command-line program (exported for tests). */
+export function createProgram(): Command {
+  const program = new Command("medprobe")
+    .description(
+      "How good are the frozen features of a vision foundation model on your medical data?\n" +
+        "DINOv3 on WebGPU (or ONNX on CPU), light heads, the field's metrics.",
+    )
+    .version(VERSION, "-V, --version")
+    .showHelpAfterError()
+    .exitOverride();
+  registerInfoCommands(program);
+  return program;
+}
+
+/** Runs the CLI with arguments (without the program name); returns the exit code. */
+export async function main(args: readonly string[]): Promise<number> {
+  const program = createProgram();
+  try {
+    await program.parseAsync([...args], { from: "user" });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      return e.code === "commander.helpDisplayed" || e.code === "commander.version" ||
+          e.code === "commander.help"
+        ? 0
+        : (e.exitCode || 1);
+    }
+    warn(`medprobe: ${(e as Error).message}`);
+    if (Deno.env.get("MEDPROBE_DEBUG")) warn((e as Error).stack ?? "");
+    return 1;
+  }
+}
+
 if (import.meta.main) {
-  // filled in by the foundation issue
+  Deno.exit(await main(Deno.args));
 }
