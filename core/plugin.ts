@@ -203,6 +203,12 @@ export interface Adapter {
   readonly settings: Readonly<Record<string, unknown>>;
   /** Extracts the features of one decoded sample. */
   extract(data: SampleData, ctx: AdapterContext): Promise<FeatureRecord>;
+  /**
+   * Extracts several samples at once (e.g. 2D images in one encoder batch);
+   * same result as calling `extract` on each. Optional: runners fall back to
+   * `extract` per sample.
+   */
+  extractBatch?(data: readonly SampleData[], ctx: AdapterContext): Promise<FeatureRecord[]>;
 }
 
 /** An adapter plugin: `image2d`, `slice-mean`, `slice-stack`, `tile-bag`... */

@@ -1,0 +1,124 @@
+// This module is browser compatible.
+/**
+ * The `image2d` adapter: a 2D image (grey, RGB or RGBA; 8/16-bit or float)
+ * → grey replicated to 3 channels → antialiased bilinear resize to the
+ * resolution → ImageNet normalisation → encoder → per-image features:
+ *
+ * - `cls` `[C]`: the normalised CLS token;
+ * - `mean` `[C]`: the mean normalised patch token;
+ * - `cls+mean` `[2C]`: both concatenated (the official DINOv3 linear-probe feature).
+ *
+ * Several images are encoded in one batch through `extractBatch`.
+ *
+ * @example
+ * ```ts ignore
+ * import { image2dAdapter } from "./mod.ts";
+ * const adapter = image2dAdapter.create();
+ * const [features] = await adapter.extractBatch!([image], { encoder, resolution: 224, batchSize: 16 });
+ * features.cls; // [C]
+ * ```
+ *
+ * @module
+ */
+
+import type {
+  Adapter,
+  AdapterContext,
+  AdapterPlugin,
+  EncoderOutput,
+  FeatureRecord,
+  Image2D,
+  SampleData,
+} from "../../../core/plugin.ts";
+import { imagesToBatch, targetSize } from "../../../core/image.ts";
+
+/** Options of the `image2d` adapter (none change the features beyond the context's resolution). */
+export interface Image2dOptions {
+  /** How to map pixel values to [0, 1] when the image does not say. @default {"dtype"} */
+  intensity?: "dtype" | "minmax" | "unit";
+}
+
+/** Feature kinds produced by image adapters. */
+export const IMAGE_FEATURE_KINDS: readonly string[] = ["cls", "mean", "cls+mean"];
+
+/** Splits an encoder output of B images into per-image feature records. */
+export function featuresFromOutput(out: EncoderOutput): FeatureRecord[] {
+  const [b, c] = out.cls.shape;
+  const records: FeatureRecord[] = [];
+  for (let i = 0; i < b; i++) {
+    const cls = out.cls.data.slice(i * c, (i + 1) * c);
+    const mean = out.patchMean.data.slice(i * c, (i + 1) * c);
+    const both = new Float32Array(2 * c);
+    both.set(cls);
+    both.set(mean, c);
+    records.push({
+      cls: { data: cls, shape: [c] },
+      mean: { data: mean, shape: [c] },
+      "cls+mean": { data: both, shape: [2 * c] },
+    });
+  }
+  return records;
+}
+
+function asImage(data: SampleData, intensity: Image2dOptions["intensity"]): Image2D {
+  if (data.kind !== "image") {
+    throw new TypeError(
+      `Cannot run adapter "image2d" as the sample must be an image: current kind is "${data.kind}"`,
+    );
+  }
+  const img = data as Image2D;
+  return img.intensity || !intensity ? img : { ...img, intensity };
+}
+
+/** Creates the adapter. */
+export function createImage2dAdapter(options: Image2dOptions = {}): Adapter {
+  const intensity = options.intensity;
+  if (intensity !== undefined && !["dtype", "minmax", "unit"].includes(intensity)) {
+    throw new TypeError(
+      `Cannot create adapter "image2d" as intensity must be "dtype", "minmax" or "unit": current value is "${intensity}"`,
+    );
+  }
+  const adapter: Adapter = {
+    featureKinds: IMAGE_FEATURE_KINDS,
+    settings: { adapter: "image2d", intensity: intensity ?? "dtype", channels: "grey→RGB" },
+    async extract(data: SampleData, ctx: AdapterContext): Promise<FeatureRecord> {
+      return (await adapter.extractBatch!([data], ctx))[0];
+    },
+    async extractBatch(
+      data: readonly SampleData[],
+      ctx: AdapterContext,
+    ): Promise<FeatureRecord[]> {
+      const spec = ctx.encoder.preprocess;
+      const images = data.map((d) => asImage(d, intensity));
+      // Images of one batch share a size; "native" groups by each image's own size.
+      const groups = new Map<string, number[]>();
+      images.forEach((img, i) => {
+        const [h, w] = targetSize(ctx.resolution, img.height, img.width, spec.sizeMultiple);
+        const key = `${h}x${w}`;
+        groups.set(key, [...(groups.get(key) ?? []), i]);
+      });
+      const out = new Array<FeatureRecord>(images.length);
+      for (const idx of groups.values()) {
+        for (let s = 0; s < idx.length; s += ctx.batchSize) {
+          ctx.signal?.throwIfAborted();
+          const part = idx.slice(s, s + ctx.batchSize);
+          const batch = imagesToBatch(part.map((i) => images[i]), ctx.resolution, spec);
+          const records = featuresFromOutput(await ctx.encoder.encode(batch));
+          part.forEach((i, k) => (out[i] = records[k]));
+        }
+      }
+      return out;
+    },
+  };
+  return adapter;
+}
+
+/** The `image2d` adapter plugin. */
+export const image2dAdapter: AdapterPlugin = {
+  kind: "adapter",
+  name: "image2d",
+  description: "2D image → grey→RGB, resize, ImageNet norm → CLS / mean patch token",
+  accepts: ["image"],
+  create: (options?: Record<string, unknown>): Adapter =>
+    createImage2dAdapter(options as Image2dOptions | undefined),
+};
