@@ -1,0 +1,92 @@
+/**
+ * A Web Worker that opens a dataset and decodes its samples off the main
+ * thread, so images are decoded while the encoder runs. Optionally it also
+ * converts 2D images to [0, 1] and resizes them to the encoder input size
+ * (the same operations, in the same order, as `core/image.ts`, so the
+ * features are identical).
+ *
+ * Messages: `init {dataset, root, plugins, resize?}` → `ready`;
+ * `load {id, split, index}` → `loaded {id, data}` or `failed {id, name, message}`.
+ *
+ * @module
+ */
+
+/// <reference lib="deno.worker" />
+
+import type { Image2D, SampleData } from "../core/plugin.ts";
+import { resizeBilinear, toUnitRange } from "../core/image.ts";
+import { loadRegistry } from "./common.ts";
+import type { Dataset } from "../core/plugin.ts";
+
+interface InitMessage {
+  type: "init";
+  dataset: string;
+  root: string;
+  plugins: string[];
+  openOptions?: Record<string, unknown>;
+  resize?: [number, number];
+}
+interface LoadMessage {
+  type: "load";
+  id: number;
+  split: string;
+  index: number;
+}
+
+let dataset: Dataset | undefined;
+let resize: [number, number] | undefined;
+
+function transferables(data: SampleData): Transferable[] {
+  const out: Transferable[] = [];
+  for (const v of Object.values(data)) {
+    if (ArrayBuffer.isView(v) && v.buffer instanceof ArrayBuffer) out.push(v.buffer);
+  }
+  return out;
+}
+
+function preresize(data: SampleData): SampleData {
+  if (!resize || data.kind !== "image") return data;
+  const img = data as Image2D;
+  const [h, w] = resize;
+  const keep = img.channels === 4 ? 3 : img.channels;
+  let unit = toUnitRange(img);
+  if (img.channels === 4) {
+    const rgb = new Float32Array(img.width * img.height * 3);
+    for (let i = 0; i < img.width * img.height; i++) {
+      for (let c = 0; c < 3; c++) rgb[i * 3 + c] = unit[i * 4 + c];
+    }
+    unit = rgb;
+  }
+  const out = resizeBilinear(unit, img.height, img.width, keep, h, w);
+  return { kind: "image", data: out, width: w, height: h, channels: keep, intensity: "unit" };
+}
+
+self.onmessage = async (e: MessageEvent<InitMessage | LoadMessage>) => {
+  const m = e.data;
+  if (m.type === "init") {
+    try {
+      const registry = await loadRegistry(m.plugins);
+      const [modality, name] = m.dataset.split("/");
+      const spec = registry.get("modality", modality).datasets.find((d) => d.name === name);
+      if (!spec) throw new TypeError(`Cannot find dataset "${m.dataset}"`);
+      dataset = await spec.open(m.root, m.openOptions);
+      resize = m.resize;
+      self.postMessage({ type: "ready" });
+    } catch (err) {
+      self.postMessage({ type: "init-failed", message: (err as Error).message });
+    }
+    return;
+  }
+  try {
+    const sample = dataset!.samples(m.split)[m.index];
+    const data = preresize(await sample.load());
+    self.postMessage({ type: "loaded", id: m.id, data }, transferables(data));
+  } catch (err) {
+    self.postMessage({
+      type: "failed",
+      id: m.id,
+      name: (err as Error).name,
+      message: (err as Error).message,
+    });
+  }
+};
