@@ -1,0 +1,112 @@
+// This module is browser compatible.
+/**
+ * WGSL of the layer_norm family: LayerNorm over the last axis, and the mean
+ * over a range of tokens (DINOv3's mean patch token).
+ *
+ * @module
+ */
+
+/**
+ * LayerNorm `y = (x - mean) / sqrt(var + eps) * weight + bias` over the last
+ * axis, biased variance, two passes (mean, then centred squares) in f32.
+ *
+ * Layouts: `x, out: [rows, cols]` row-major f32; `weight, bias: [cols]`.
+ * Thread mapping: one workgroup per row (1D dispatch folded into (x, y)
+ * beyond 65535 rows: row = wid.x + wid.y · num_workgroups.x), threads stride
+ * over columns, tree reductions in `var<workgroup>`. The early return
+ * depends only on the workgroup id, so it is uniform.
+ * Bindings: 0 x, 1 weight, 2 bias (read), 3 out (read_write), 4 params
+ * (uniform `{ rows, cols, eps }`). Override: WORKGROUP_SIZE (power of two).
+ */
+export const LAYER_NORM_WGSL: string = /* wgsl */ `
+override WORKGROUP_SIZE: u32 = 64u;
+
+struct Params {
+  rows: u32,
+  cols: u32,
+  eps: f32,
+  _pad: u32,
+}
+
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> weight: array<f32>;
+@group(0) @binding(2) var<storage, read> bias: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(4) var<uniform> params: Params;
+
+var<workgroup> partial: array<f32, WORKGROUP_SIZE>;
+
+fn reduce_sum(v: f32, t: u32) -> f32 {
+  partial[t] = v;
+  workgroupBarrier();
+  for (var s = WORKGROUP_SIZE / 2u; s > 0u; s = s / 2u) {
+    if (t < s) { partial[t] = partial[t] + partial[t + s]; }
+    workgroupBarrier();
+  }
+  let total = partial[0];
+  workgroupBarrier();
+  return total;
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main(@builtin(workgroup_id) wid: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) t: u32) {
+  let row = wid.x + wid.y * nwg.x;
+  if (row >= params.rows) { return; }
+  let base = row * params.cols;
+  var s = 0.0;
+  for (var c = t; c < params.cols; c += WORKGROUP_SIZE) { s += x[base + c]; }
+  let mean = reduce_sum(s, t) / f32(params.cols);
+  var q = 0.0;
+  for (var c = t; c < params.cols; c += WORKGROUP_SIZE) {
+    let d = x[base + c] - mean;
+    q += d * d;
+  }
+  let inv = inverseSqrt(reduce_sum(q, t) / f32(params.cols) + params.eps);
+  for (var c = t; c < params.cols; c += WORKGROUP_SIZE) {
+    out[base + c] = (x[base + c] - mean) * inv * weight[c] + bias[c];
+  }
+}
+`;
+
+/**
+ * Mean over a token range: `out[b, c] = mean_{t ∈ [start, start+count)} x[b, t, c]`.
+ *
+ * Layouts: `x: [batch, tokens, cols]`, `out: [batch, cols]`, row-major f32.
+ * Thread mapping: one thread per output element (1D, folded), f32 sum in
+ * token order. Bindings: 0 x (read), 1 out (read_write), 2 params (uniform
+ * `{ batch, tokens, cols, start, count }`). Override: WORKGROUP_SIZE.
+ */
+export const TOKEN_MEAN_WGSL: string = /* wgsl */ `
+override WORKGROUP_SIZE: u32 = 64u;
+
+struct Params {
+  batch: u32,
+  tokens: u32,
+  cols: u32,
+  start: u32,
+  count: u32,
+  _pad0: u32,
+  _pad1: u32,
+  _pad2: u32,
+}
+
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<uniform> params: Params;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * WORKGROUP_SIZE;
+  if (i >= params.batch * params.cols) { return; }
+  let b = i / params.cols;
+  let c = i % params.cols;
+  var s = 0.0;
+  for (var t = 0u; t < params.count; t++) {
+    s += x[(b * params.tokens + params.start + t) * params.cols + c];
+  }
+  out[i] = s / f32(params.count);
+}
+`;
