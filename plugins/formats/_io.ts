@@ -184,6 +184,9 @@ export function hexBytes(bytes: Uint8Array): string {
 /** The message of an unknown thrown value (libraries sometimes throw strings). */
 export function errorText(error: unknown): string {
   if (error instanceof Error) return error.message;
+  if (typeof error === "object" && error !== null && "exception" in error) {
+    return String((error as { exception: unknown }).exception);
+  }
   return String(error);
 }
 
