@@ -14,7 +14,8 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { parseSafetensors, type TensorData } from "../core/safetensors.ts";
 import { formatShape, type HostTensor } from "../core/tensor.ts";
-import { createDinov3OnnxEncoder } from "../plugins/encoders/onnx/dinov3_onnx.ts";
+import { createDinov3OnnxEncoder, exportDinov3Onnx } from "../plugins/encoders/onnx/dinov3_onnx.ts";
+import { createOnnxEncoder } from "../plugins/encoders/onnx/onnx_encoder.ts";
 import { blockOutputName } from "../plugins/encoders/onnx/dinov3_graph.ts";
 
 const TOLERANCE = 5e-5;
@@ -125,3 +126,32 @@ for (const runtime of ["node", "wasm"] as const) {
     }
   });
 }
+
+Deno.test("the generic onnx plugin on the exported DINOv3 model matches the fixture", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "medprobe_golden_onnx_" });
+  try {
+    await exportDinov3Onnx(FIXTURE, `${dir}/model.onnx`);
+    const descriptor = JSON.parse(
+      await Deno.readTextFile(
+        new URL("../plugins/encoders/onnx/examples/dinov3_vits16.json", import.meta.url),
+      ),
+    );
+    const config = JSON.parse(await Deno.readTextFile(`${FIXTURE}/config.json`));
+    descriptor.outputs.tokens.registers = config.num_register_tokens;
+    const encoder = await createOnnxEncoder(`${dir}/model.onnx`, descriptor);
+    try {
+      for (const g of groups) {
+        const px = expected[`${g}.pixel_values`];
+        const out = await encoder.encode({ data: px.data as Float32Array, shape: px.shape });
+        assertClose(`generic ${g} cls`, out.cls, expected[`${g}.f64.cls`]);
+        assertClose(`generic ${g} registers`, out.registers, expected[`${g}.f64.registers`]);
+        assertClose(`generic ${g} patches`, out.patches, expected[`${g}.f64.patch_tokens`]);
+        assertClose(`generic ${g} patchMean`, out.patchMean, expected[`${g}.f64.patch_mean`]);
+      }
+    } finally {
+      encoder.dispose();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

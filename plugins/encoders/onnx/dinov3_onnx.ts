@@ -32,7 +32,7 @@ import type {
   EncoderOutput,
   PreprocessSpec,
 } from "../../../core/plugin.ts";
-import { formatShape, type HostTensor, numel } from "../../../core/tensor.ts";
+import type { HostTensor } from "../../../core/tensor.ts";
 import type { Dinov3Config } from "../dinov3/config.ts";
 import { matchPreset } from "../dinov3/config.ts";
 import { type Dinov3Checkpoint, openDinov3Checkpoint } from "../dinov3/weights.ts";
@@ -45,7 +45,7 @@ import {
 } from "./dinov3_graph.ts";
 import { encodePlan, type ModelPlan, planModel, writePlan } from "./proto.ts";
 import type { OnnxRuntimeRequest } from "./runtime.ts";
-import { OnnxSession } from "./session.ts";
+import { checkPixelValues, OnnxSession } from "./session.ts";
 
 /** Options of {@linkcode createDinov3OnnxEncoder}. */
 export interface Dinov3OnnxEncoderOptions {
@@ -177,40 +177,6 @@ export async function exportDinov3Onnx(
 
 const DINOV3_PREPROCESS_MEAN = [0.485, 0.456, 0.406] as const;
 const DINOV3_PREPROCESS_STD = [0.229, 0.224, 0.225] as const;
-
-/** Checks an NCHW batch for a patch model; returns `[B, H, W]`. */
-export function checkPixelValues(
-  action: string,
-  px: HostTensor,
-  channels: number,
-  multiple: number,
-): [number, number, number] {
-  const s = px.shape;
-  if (s.length !== 4 || s[1] !== channels || s[0] < 1) {
-    throw new TypeError(
-      `Cannot ${action} as pixel values must have shape [B, ${channels}, H, W] with B >= 1: current shape is ${
-        formatShape(s)
-      }`,
-    );
-  }
-  if (px.data.length !== numel(s)) {
-    throw new TypeError(
-      `Cannot ${action} as pixel values must hold ${numel(s)} values for shape ${
-        formatShape(s)
-      }: current length is ${px.data.length}`,
-    );
-  }
-  for (const side of [s[2], s[3]]) {
-    if (side < multiple || side % multiple !== 0) {
-      throw new RangeError(
-        `Cannot ${action} as image sides must be positive multiples of ${multiple}: current shape is ${
-          formatShape(s)
-        }`,
-      );
-    }
-  }
-  return [s[0], s[2], s[3]];
-}
 
 /** Builds the model bytes, closes the checkpoint, and creates the session (the bytes die here). */
 async function sessionFor(

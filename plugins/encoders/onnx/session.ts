@@ -156,3 +156,37 @@ export class OnnxSession {
     return this.session.release().catch(() => {});
   }
 }
+
+/** Checks an NCHW batch for a patch model; returns `[B, H, W]`. */
+export function checkPixelValues(
+  action: string,
+  px: HostTensor,
+  channels: number,
+  multiple: number,
+): [number, number, number] {
+  const s = px.shape;
+  if (s.length !== 4 || s[1] !== channels || s[0] < 1) {
+    throw new TypeError(
+      `Cannot ${action} as pixel values must have shape [B, ${channels}, H, W] with B >= 1: current shape is ${
+        formatShape(s)
+      }`,
+    );
+  }
+  if (px.data.length !== numel(s)) {
+    throw new TypeError(
+      `Cannot ${action} as pixel values must hold ${numel(s)} values for shape ${
+        formatShape(s)
+      }: current length is ${px.data.length}`,
+    );
+  }
+  for (const side of [s[2], s[3]]) {
+    if (side < multiple || side % multiple !== 0) {
+      throw new RangeError(
+        `Cannot ${action} as image sides must be positive multiples of ${multiple}: current shape is ${
+          formatShape(s)
+        }`,
+      );
+    }
+  }
+  return [s[0], s[2], s[3]];
+}
