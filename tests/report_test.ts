@@ -568,6 +568,7 @@ Deno.test("writeReport() warns about random weights and rejects empty inputs", a
       /\| DINOv3-S \| 224 \| 0\.610 \[0\.580, 0\.640\] \|\n\| DINOv3-S \(random init\) \| 224 \|/,
     );
     assert.match(md, /No radar for xray: fewer than 3 axes/);
+    assert.match(md, /AUC is known at fewer than two input resolutions: no resolution figure\./);
     await Deno.mkdir(`${root}/empty`);
     await assert.rejects(
       writeReport([`${root}/empty`], `${root}/b`),
@@ -579,6 +580,58 @@ Deno.test("writeReport() warns about random weights and rejects empty inputs", a
       writeReport([`${root}/bad.json`], `${root}/b`),
       /bad\.json.*field "schema"/,
     );
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("writeReport() draws a family radar over datasets, outward = better for VOI", async () => {
+  const root = await Deno.makeTempDir({ prefix: "medprobe_report_" });
+  try {
+    // EM: three CREMI volumes, lower-is-better metrics only (no AUC: the radar falls back to VOI split).
+    const records = ["a", "b", "c"].flatMap((v, i) =>
+      (["dinov3-vits16", "dinov3-vitl16"] as const).map((encoder) =>
+        makeRecord({
+          dataset: `em/cremi-${v}`,
+          task: "instance-segmentation",
+          labels: ["neurons"],
+          encoder,
+          resolution: 224,
+          head: "affinity3d",
+          macro: encoder === "dinov3-vits16"
+            ? { "voi-split": [1.9 + 0.1 * i, 1.7, 2.3], arand: [0.41, 0.37, 0.45] }
+            : { "voi-split": [1.2 + 0.1 * i, 1.0, 1.5], arand: [0.33, 0.30, 0.36] },
+        })
+      )
+    );
+    const { files } = await writeReport(records, root);
+    const radarFile = `${root}/plots/radar__em__voi-split.svg`;
+    assert.ok(files.includes(radarFile), files.join("\n"));
+    const md = await Deno.readTextFile(`${root}/report.md`);
+    assert.match(
+      md,
+      /\*em: VOI split per dataset: each encoder at its lowest-VOI split resolution per dataset; outward is better \(axis reversed: lower is better\)\.\*/,
+    );
+    assert.match(md, /\| Encoder \| Resolution \| VOI split ↓ \| ARAND ↓ \|\n/);
+    assert.match(
+      md,
+      /\| DINOv3-L \| 224 \| \*\*1\.200 \[1\.000, 1\.500\]\*\* \| \*\*0\.330 \[0\.300, 0\.360\]\*\* \|/,
+    );
+    const svg = parseXml(await Deno.readTextFile(radarFile));
+    const texts = textsOf(svg);
+    for (const axis of ["cremi-a", "cremi-b", "cremi-c"]) assert.ok(texts.includes(axis), axis);
+    const lines = seriesLines(svg);
+    assert.equal(lines.length, 2);
+    // Mean distance of the vertices from the centre: DINOv3-L (lower VOI, better) lies outside.
+    const radiusOf = (d: string): number => {
+      const pts = [...d.matchAll(/[ML]\s*(-?[\d.e-]+)[ ,](-?[\d.e-]+)/g)].map((m) =>
+        Math.hypot(+m[1], +m[2])
+      );
+      assert.equal(pts.length, 3, d);
+      return pts.reduce((a, b) => a + b, 0) / pts.length;
+    };
+    const byColor = Object.fromEntries(lines.map((l) => [l.stroke, radiusOf(l.d)]));
+    assert.ok(byColor["#f58518"] > byColor["#4c78a8"] + 20, JSON.stringify(byColor));
   } finally {
     await Deno.remove(root, { recursive: true });
   }

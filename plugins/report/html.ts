@@ -9,7 +9,6 @@
  */
 
 import { describeReport, describeTable, type ReportContent } from "./markdown.ts";
-import { formatMetricName } from "./summary.ts";
 import { findCommonFolder, formatRunsText, formatTableText, formatTableTitle } from "./tables.ts";
 
 /**
@@ -118,15 +117,8 @@ export function renderHtmlReport(content: ReportContent): string {
       `<p class="meta">${escapeHtml(describeTable(t))}</p>`,
       renderTable(text.header, text.rows, text.labelColumns, text.best),
     );
-    const fallback = content.metricFallbacks.find((f) => f.table === i);
-    if (fallback) {
-      parts.push(`<p class="meta">${
-        escapeHtml(
-          `No ${formatMetricName(content.metric)} in this table; the figure shows ${
-            formatMetricName(fallback.metric)
-          }.`,
-        )
-      }</p>`);
+    for (const n of content.tableNotes.filter((n) => n.table === i)) {
+      parts.push(`<p class="meta">${escapeHtml(n.text)}</p>`);
     }
     content.figures.forEach((f, k) => {
       if (f.kind === "resolution" && f.table === i) {

@@ -9,7 +9,7 @@
 
 import type { CollectedRecord, SkippedInput } from "./collect.ts";
 import type { RadarSkip } from "./plots.ts";
-import { formatMetricName, type SummaryTable } from "./summary.ts";
+import type { SummaryTable } from "./summary.ts";
 import {
   findCommonFolder,
   formatTableTitle,
@@ -50,8 +50,8 @@ export interface ReportContent {
   radarSkipped: RadarSkip[];
   /** Provenance lines, one per record. */
   runs: RunSummary[];
-  /** Tables whose requested metric was missing, so their figure shows another one. */
-  metricFallbacks: { table: number; metric: string }[];
+  /** Notes printed under a table (figure metric replaced, no figure and why). */
+  tableNotes: { table: number; text: string }[];
   /** Decimals in tables. */
   digits: number;
   /** The requested figure metric. */
@@ -111,15 +111,7 @@ export function renderMarkdownReport(content: ReportContent): string {
       "",
       renderMarkdownTable(t, content.digits),
     );
-    const fallback = content.metricFallbacks.find((f) => f.table === i);
-    if (fallback) {
-      out.push(
-        `No ${formatMetricName(content.metric)} in this table; the figure shows ${
-          formatMetricName(fallback.metric)
-        }.`,
-        "",
-      );
-    }
+    for (const n of content.tableNotes.filter((n) => n.table === i)) out.push(n.text, "");
     for (const f of content.figures.filter((f) => f.kind === "resolution" && f.table === i)) {
       out.push(`![${f.title}](${f.file})`, "", `*${f.caption}*`, "");
     }

@@ -134,13 +134,30 @@ export async function buildReportContent(
   const tables = summarizeRecords(records);
   const colors = assignEncoderColors(tables);
   const figures: ReportFigure[] = [];
-  const metricFallbacks: { table: number; metric: string }[] = [];
+  const tableNotes: { table: number; text: string }[] = [];
   for (const [i, t] of tables.entries()) {
     const m = chooseTableMetric(t, metric);
-    if (m === null) continue;
-    if (m !== metric) metricFallbacks.push({ table: i, metric: m });
+    if (m === null) {
+      tableNotes.push({ table: i, text: "No metric in this table: no figure." });
+      continue;
+    }
     const spec = buildResolutionSpec(t, m, colors);
-    if (spec === null) continue;
+    if (spec === null) {
+      tableNotes.push({
+        table: i,
+        text: `${formatMetricName(m)} is known at fewer than two input resolutions: ` +
+          "no resolution figure.",
+      });
+      continue;
+    }
+    if (m !== metric) {
+      tableNotes.push({
+        table: i,
+        text: `No ${formatMetricName(metric)} in this table; the figure shows ${
+          formatMetricName(m)
+        }.`,
+      });
+    }
     const encoders = new Set(t.rows.map((r) => r.encoder.label)).size;
     figures.push({
       kind: "resolution",
@@ -175,7 +192,7 @@ export async function buildReportContent(
     figures,
     radarSkipped: radar.skipped,
     runs: summarizeRuns(records),
-    metricFallbacks,
+    tableNotes,
     digits,
     metric,
   };
