@@ -36,14 +36,18 @@ export interface OrtApi {
   readonly env: Env;
 }
 
-/** A loaded runtime and why it was chosen. */
-export interface OnnxRuntime {
+/** Which runtime runs a session and why it was chosen. */
+export interface OnnxRuntimeInfo {
   /** `"node"` (native CPU provider) or `"wasm"` (WebAssembly provider). */
   readonly kind: "node" | "wasm";
-  /** The {@linkcode EncoderInfo} backend string: `"onnx-node"` or `"onnx-wasm"`. */
+  /** The `EncoderInfo.backend` string: `"onnx-node"` or `"onnx-wasm"`. */
   readonly backend: "onnx-node" | "onnx-wasm";
   /** One sentence for result records. */
   readonly reason: string;
+}
+
+/** A loaded runtime: its info and the onnxruntime API. */
+export interface OnnxRuntime extends OnnxRuntimeInfo {
   /** The onnxruntime API. */
   readonly ort: OrtApi;
 }

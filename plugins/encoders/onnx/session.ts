@@ -13,7 +13,9 @@ import {
   defaultSessionOptions,
   loadOnnxRuntime,
   type OnnxRuntime,
+  type OnnxRuntimeInfo,
   type OnnxRuntimeRequest,
+  type OrtApi,
 } from "./runtime.ts";
 
 /** A declared model input or output (from the session's metadata). */
@@ -48,17 +50,18 @@ function specs(
 /** An onnxruntime session over host tensors. */
 export class OnnxSession {
   /** The runtime running it. */
-  readonly runtime: OnnxRuntime;
-  /** The underlying onnxruntime session (for benchmarks and advanced use). */
-  readonly session: InferenceSession;
+  readonly runtime: OnnxRuntimeInfo;
+  #ort: OrtApi;
+  #session: InferenceSession;
   /** Declared inputs, in model order. */
   readonly inputs: readonly ValueSpec[];
   /** Declared outputs, in model order. */
   readonly outputs: readonly ValueSpec[];
 
   private constructor(runtime: OnnxRuntime, session: InferenceSession) {
-    this.runtime = runtime;
-    this.session = session;
+    this.runtime = { kind: runtime.kind, backend: runtime.backend, reason: runtime.reason };
+    this.#ort = runtime.ort;
+    this.#session = session;
     this.inputs = specs(session.inputNames, session.inputMetadata);
     this.outputs = specs(session.outputNames, session.outputMetadata);
   }
@@ -81,11 +84,11 @@ export class OnnxSession {
     feeds: Readonly<Record<string, HostTensor>>,
     outputs: readonly string[],
   ): Promise<Record<string, HostTensor>> {
-    const ortFeeds: Record<string, InstanceType<OnnxRuntime["ort"]["Tensor"]>> = {};
+    const ortFeeds: Record<string, InstanceType<OrtApi["Tensor"]>> = {};
     for (const [name, t] of Object.entries(feeds)) {
-      ortFeeds[name] = new this.runtime.ort.Tensor("float32", t.data, t.shape);
+      ortFeeds[name] = new this.#ort.Tensor("float32", t.data, t.shape);
     }
-    const result = await this.session.run(ortFeeds, outputs);
+    const result = await this.#session.run(ortFeeds, outputs);
     const out: Record<string, HostTensor> = {};
     for (const name of outputs) {
       const t = result[name] as { type?: string; data?: unknown; dims?: readonly number[] };
@@ -153,7 +156,7 @@ export class OnnxSession {
 
   /** Releases the session (errors on release are ignored: nothing is left to free). */
   release(): Promise<void> {
-    return this.session.release().catch(() => {});
+    return this.#session.release().catch(() => {});
   }
 }
 
