@@ -16,6 +16,7 @@
 
 import { Command, CommanderError } from "commander";
 import { registerInfoCommands } from "./cli/info.ts";
+import { registerReportCommand } from "./cli/report.ts";
 import { VERSION, warn } from "./cli/common.ts";
 
 /** Builds the command-line program (exported for tests). */
@@ -29,6 +30,7 @@ export function createProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerInfoCommands(program);
+  registerReportCommand(program);
   return program;
 }
 
