@@ -27,3 +27,4 @@ export * from "./nifti/mod.ts";
 export type { Image2D, Volume } from "../../core/plugin.ts";
 export * from "./image/mod.ts";
 export * from "./dicom/mod.ts";
+export * from "./tiff/mod.ts";
