@@ -1,0 +1,213 @@
+/**
+ * The resumable extraction loop: samples → `adapter.extract(data, ctx)` →
+ * feature cache, skipping every sample the cache already holds.
+ *
+ * Features are buffered and written as one shard every `shardSize`
+ * samples (or `shardBytes` bytes), atomically (see `core/cache.ts`). A
+ * process killed at any point loses only the samples of its unwritten
+ * buffer; a rerun recomputes exactly those and the ones never reached.
+ * Two processes may extract into the same cache at once: each writes its
+ * own shards and re-lists the cache after every shard (and every second), so each skips what
+ * the other has already written (a sample both were computing at the same
+ * moment is stored twice, identically, and read once).
+ *
+ * @example
+ * ```ts ignore
+ * import { FeatureCache } from "./cache.ts";
+ * import { cacheKeyFor, extractFeatures } from "./extract.ts";
+ * const key = cacheKeyFor({ dataset: "xray/nih14", encoder, adapter: { name: "image2d", settings: adapter.settings }, resolution: 224 });
+ * const cache = await FeatureCache.open("cache", key);
+ * const report = await extractFeatures({ cache, samples, adapter, context: { encoder, resolution: 224, batchSize: 32 } });
+ * ```
+ *
+ * @module
+ */
+
+import type { FeatureCache, FeatureCacheKey } from "./cache.ts";
+import type { Adapter, AdapterContext, Encoder, FeatureRecord, Sample } from "./plugin.ts";
+
+/** How often the loop re-lists the cache for shards of other writers, at most. */
+const REFRESH_MS = 1000;
+
+/** Progress of an extraction, after each sample. */
+export interface ExtractProgress {
+  /** Samples done (cached before, or computed now). */
+  done: number;
+  /** Samples in the list. */
+  total: number;
+  /** Samples computed by this call so far. */
+  computed: number;
+  /** Shards written by this call so far. */
+  shards: number;
+  /** The sample just computed (undefined for skipped ones). */
+  id?: string;
+  /** Set when a shard was just written. */
+  shard?: string;
+}
+
+/** Options of {@linkcode extractFeatures}. */
+export interface ExtractOptions {
+  /** The cache namespace to fill (its key must describe the encoder and adapter). */
+  cache: FeatureCache;
+  /** The samples, in order; ids must be unique. */
+  samples: readonly Sample[];
+  /** Maps decoded samples to features. */
+  adapter: Adapter;
+  /** The encoder, resolution and batch size the adapter uses. */
+  context: AdapterContext;
+  /** Samples per shard. @default {64} */
+  shardSize?: number;
+  /** Also write a shard once its features exceed this many bytes (as f32). @default {64 MiB} */
+  shardBytes?: number;
+  /** Stops between samples; buffered features are written first. */
+  signal?: AbortSignal;
+  /** Called after each sample and shard. */
+  onProgress?: (progress: ExtractProgress) => void;
+}
+
+/** What {@linkcode extractFeatures} did. */
+export interface ExtractReport {
+  /** Ids computed by this call, in order. */
+  computed: string[];
+  /** Samples found in the cache and skipped. */
+  skipped: number;
+  /** Shards written by this call. */
+  shards: string[];
+  /** Wall time in seconds. */
+  seconds: number;
+}
+
+/**
+ * The cache key of an extraction: dataset, encoder id, weights SHA-256,
+ * the encoder's preprocessing (plus extra settings), resolution and adapter.
+ *
+ * @example
+ * ```ts
+ * import { cacheKeyFor } from "./extract.ts";
+ * import assert from "node:assert/strict";
+ * const encoder = {
+ *   info: { id: "toy", weightsSha256: "ab", backend: "cpu-reference" },
+ *   preprocess: { mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25], sizeMultiple: 16, defaultSize: 224 },
+ * } as const;
+ * const key = cacheKeyFor({ dataset: "xray/demo", encoder, resolution: 224, adapter: { name: "image2d" } });
+ * assert.equal(key.encoder, "toy");
+ * assert.deepEqual(key.preprocessing.mean, [0.5, 0.5, 0.5]);
+ * ```
+ */
+export function cacheKeyFor(args: {
+  dataset: string;
+  encoder: Pick<Encoder, "preprocess"> & { info: Pick<Encoder["info"], "id" | "weightsSha256"> };
+  resolution: FeatureCacheKey["resolution"];
+  adapter?: FeatureCacheKey["adapter"];
+  preprocessing?: Readonly<Record<string, unknown>>;
+}): FeatureCacheKey {
+  const p = args.encoder.preprocess;
+  return {
+    dataset: args.dataset,
+    encoder: args.encoder.info.id,
+    weightsSha256: args.encoder.info.weightsSha256,
+    preprocessing: { mean: [...p.mean], std: [...p.std], ...args.preprocessing },
+    resolution: args.resolution,
+    ...(args.adapter ? { adapter: args.adapter } : {}),
+  };
+}
+
+function checkRecord(id: string, record: FeatureRecord, kinds: readonly string[]): void {
+  for (const kind of kinds) {
+    if (!(record?.[kind]?.data instanceof Float32Array)) {
+      throw new TypeError(
+        `Cannot cache the features of sample "${id}" as the adapter must return kind "${kind}": current kinds are ${
+          JSON.stringify(Object.keys(record ?? {}))
+        }`,
+      );
+    }
+  }
+}
+
+/**
+ * Extracts the features of every sample missing from the cache and writes
+ * them in shards. Safe to interrupt (SIGKILL included) and to run in two
+ * processes at once.
+ */
+export async function extractFeatures(options: ExtractOptions): Promise<ExtractReport> {
+  const start = performance.now();
+  const { cache, samples, adapter, context } = options;
+  const shardSize = options.shardSize ?? 64;
+  const shardBytes = options.shardBytes ?? 64 * 1024 * 1024;
+  if (!Number.isInteger(shardSize) || shardSize < 1) {
+    throw new RangeError(
+      `Cannot extract features as shardSize must be a positive integer: current value is ${shardSize}`,
+    );
+  }
+  const ids = new Set<string>();
+  for (const s of samples) {
+    if (ids.has(s.id)) {
+      throw new TypeError(
+        `Cannot extract features as sample ids must be unique: "${s.id}" repeats`,
+      );
+    }
+    ids.add(s.id);
+  }
+  const kinds = adapter.featureKinds;
+  const report: ExtractReport = { computed: [], skipped: 0, shards: [], seconds: 0 };
+  let buffer: { id: string; features: FeatureRecord }[] = [];
+  let bytes = 0;
+  let done = 0;
+  const progress = (id?: string, shard?: string) =>
+    options.onProgress?.({
+      done,
+      total: samples.length,
+      computed: report.computed.length,
+      shards: report.shards.length,
+      id,
+      shard,
+    });
+  const flush = async () => {
+    if (buffer.length === 0) return;
+    const file = await cache.put(buffer);
+    buffer = [];
+    bytes = 0;
+    report.shards.push(file);
+    progress(undefined, file);
+  };
+  await cache.refresh();
+  let refreshed = performance.now();
+  try {
+    for (const sample of samples) {
+      if (options.signal?.aborted) break;
+      if (performance.now() - refreshed > REFRESH_MS) {
+        await cache.refresh();
+        refreshed = performance.now();
+      }
+      if (cache.has(sample.id, kinds)) {
+        report.skipped++;
+        done++;
+        progress();
+        continue;
+      }
+      const features = await adapter.extract(await sample.load(), context);
+      checkRecord(sample.id, features, kinds);
+      const record: FeatureRecord = {};
+      for (const kind of kinds) record[kind] = features[kind];
+      buffer.push({ id: sample.id, features: record });
+      for (const kind of kinds) bytes += record[kind].data.byteLength;
+      report.computed.push(sample.id);
+      done++;
+      progress(sample.id);
+      if (buffer.length >= shardSize || bytes >= shardBytes) {
+        await flush();
+        // Pick up shards other processes wrote meanwhile, to skip their samples.
+        await cache.refresh();
+        refreshed = performance.now();
+      }
+    }
+    await flush();
+  } catch (e) {
+    // Keep what was computed before the failure; report the failure itself.
+    await flush().catch(() => {});
+    throw e;
+  }
+  await cache.syncManifest();
+  report.seconds = (performance.now() - start) / 1000;
+  return report;
+}
