@@ -146,6 +146,14 @@ export function checkIndices(
   data: ArrayLike<number>,
   count: number,
 ): void {
+  const unsigned = data instanceof Uint8Array || data instanceof Uint16Array ||
+    data instanceof Uint32Array || data instanceof Uint8ClampedArray;
+  if (unsigned) {
+    // Integers >= 0 by type: only the upper bound can fail.
+    let max = 0;
+    for (let i = 0; i < data.length; i++) if (data[i] > max) max = data[i];
+    if (max < count) return;
+  }
   for (let i = 0; i < data.length; i++) {
     const v = data[i];
     if (!Number.isInteger(v) || v < 0 || v >= count) {

@@ -24,86 +24,112 @@
 
 import { checkLength, checkSpacing } from "./_validate.ts";
 
-/** Reusable scratch buffers of the 1D transform. */
+/** Lines gathered at once along a strided axis, so reads stay cache-friendly. */
+const BLOCK = 32;
+
+/** Reusable scratch buffers of the transform. */
 export interface EdtScratch {
-  /** The input line. */
-  line: Float64Array;
-  /** The transformed line. */
+  /** Up to {@linkcode BLOCK} gathered lines, line-major. */
+  lines: Float64Array;
+  /** One transformed line. */
   out: Float64Array;
   /** Positions of the parabolas of the lower envelope. */
   v: Int32Array;
   /** Boundaries between envelope parabolas. */
   z: Float64Array;
+  /** Offsets `f[v] + w2·v²` of the envelope parabolas. */
+  c: Float64Array;
+  /** Values `f[v]` of the envelope parabolas. */
+  g: Float64Array;
 }
 
 /** Allocates scratch buffers for lines up to `length` voxels. */
 export function createEdtScratch(length: number): EdtScratch {
   return {
-    line: new Float64Array(length),
+    lines: new Float64Array(length * BLOCK),
     out: new Float64Array(length),
     v: new Int32Array(length),
     z: new Float64Array(length + 1),
+    c: new Float64Array(length),
+    g: new Float64Array(length),
   };
 }
 
 /**
- * 1D squared distance transform of a sampled function `f` (Infinity where
- * there is no feature) with squared step `w2`: `d[p] = min_q w2·(p−q)² + f[q]`.
- * Only the finite samples enter the envelope, so all-Infinity lines stay
- * Infinity.
+ * 1D squared distance transform of a sampled function `f[fo .. fo+n)`
+ * (Infinity where there is no feature) with squared step `w2`:
+ * `d[p] = min_q w2·(p−q)² + f[q]`, written back over `f`. Only the finite
+ * samples enter the lower envelope, so an all-Infinity line stays Infinity.
+ * `c[k] = f[v[k]] + w2·v[k]²` caches each envelope parabola's offset for
+ * the intersections, `g[k] = f[v[k]]` its exact value for the evaluation.
  */
-function transformLine(n: number, w2: number, s: EdtScratch): void {
-  const { line: f, out: d, v, z } = s;
+function transformLine(f: Float64Array, fo: number, n: number, w2: number, s: EdtScratch): void {
+  const { out: d, v, z, c, g } = s;
+  const w22 = 2 * w2;
   let k = -1;
   for (let q = 0; q < n; q++) {
-    const fq = f[q];
+    const fq = f[fo + q];
     if (fq === Infinity) continue;
+    const cq = fq + w2 * q * q;
     if (k < 0) {
       k = 0;
       v[0] = q;
+      c[0] = cq;
+      g[0] = fq;
       z[0] = -Infinity;
-      z[1] = Infinity;
       continue;
     }
-    const cq = fq + w2 * q * q;
-    let r = v[k];
-    let x = (cq - (f[r] + w2 * r * r)) / (2 * w2 * (q - r));
+    // Intersection of the new parabola with the rightmost one of the envelope.
+    let x = (cq - c[k]) / (w22 * (q - v[k]));
     while (x <= z[k]) {
       k--;
-      r = v[k];
-      x = (cq - (f[r] + w2 * r * r)) / (2 * w2 * (q - r));
+      x = (cq - c[k]) / (w22 * (q - v[k]));
     }
     k++;
     v[k] = q;
+    c[k] = cq;
+    g[k] = fq;
     z[k] = x;
-    z[k + 1] = Infinity;
   }
-  if (k < 0) {
-    d.fill(Infinity, 0, n);
-    return;
-  }
-  k = 0;
+  if (k < 0) return;
+  z[k + 1] = Infinity;
+  let j = 0;
+  let vj = v[0];
+  let fj = g[0];
+  let next = z[1];
   for (let p = 0; p < n; p++) {
-    while (z[k + 1] < p) k++;
-    const dp = p - v[k];
-    d[p] = w2 * dp * dp + f[v[k]];
+    while (next < p) {
+      j++;
+      vj = v[j];
+      fj = g[j];
+      next = z[j + 1];
+    }
+    const dp = p - vj;
+    d[p] = w2 * dp * dp + fj;
   }
+  for (let p = 0; p < n; p++) f[fo + p] = d[p];
 }
 
 /**
  * In-place separable squared EDT of `values` (0 at features, Infinity
  * elsewhere, or any sampled function), row-major with `shape`, each axis
  * scaled by `spacing`. Internal building block of the surface metrics.
+ *
+ * With `queries` (voxel indices), only the values at those voxels are
+ * guaranteed: the pass along axis a transforms only the lines whose
+ * coordinates on the axes after a match a query (the lines the later passes
+ * read), which skips most of the work when the queries are sparse.
  */
 export function transformSquaredInPlace(
   values: Float64Array,
   shape: readonly number[],
   spacing: readonly number[],
   scratch?: EdtScratch,
+  queries?: Int32Array,
 ): void {
   const ndim = shape.length;
   const maxLen = Math.max(1, ...shape);
-  const s = scratch && scratch.line.length >= maxLen ? scratch : createEdtScratch(maxLen);
+  const s = scratch && scratch.out.length >= maxLen ? scratch : createEdtScratch(maxLen);
   let total = 1;
   for (const d of shape) total *= d;
   if (total === 0) return;
@@ -114,18 +140,36 @@ export function transformSquaredInPlace(
     if (n > 1) {
       const block = n * stride;
       const outer = total / block;
-      for (let o = 0; o < outer; o++) {
-        for (let inner = 0; inner < stride; inner++) {
-          const base = o * block + inner;
-          let any = false;
-          for (let p = 0, i = base; p < n; p++, i += stride) {
-            const x = values[i];
-            s.line[p] = x;
-            if (x !== Infinity) any = true;
+      if (stride === 1) {
+        for (let o = 0; o < outer; o++) transformLine(values, o * n, n, w2, s);
+      } else {
+        // Lines needed by the later passes: their position on the trailing axes.
+        let needed: Uint8Array | undefined;
+        if (queries) {
+          needed = new Uint8Array(stride);
+          for (let i = 0; i < queries.length; i++) needed[queries[i] % stride] = 1;
+        }
+        const buf = s.lines;
+        for (let o = 0; o < outer; o++) {
+          for (let inner = 0; inner < stride; inner += BLOCK) {
+            const m = Math.min(BLOCK, stride - inner);
+            if (needed) {
+              let any = 0;
+              for (let b = 0; b < m; b++) any |= needed[inner + b];
+              if (!any) continue;
+            }
+            const base = o * block + inner;
+            // Gather m neighbouring lines: each read of m values is contiguous.
+            for (let p = 0, row = base; p < n; p++, row += stride) {
+              for (let b = 0; b < m; b++) buf[b * n + p] = values[row + b];
+            }
+            for (let b = 0; b < m; b++) {
+              if (!needed || needed[inner + b]) transformLine(buf, b * n, n, w2, s);
+            }
+            for (let p = 0, row = base; p < n; p++, row += stride) {
+              for (let b = 0; b < m; b++) values[row + b] = buf[b * n + p];
+            }
           }
-          if (!any) continue;
-          transformLine(n, w2, s);
-          for (let p = 0, i = base; p < n; p++, i += stride) values[i] = s.out[p];
         }
       }
     }

@@ -1,0 +1,216 @@
+// deno-lint-ignore-file no-console -- a benchmark script prints its figures
+/**
+ * Full-size metric benchmarks (issue #4): HD95 on a 512×512×300 mask pair
+ * with ~5 % foreground, ROC AUC on 1M scores, and VOI/ARAND on a
+ * 125×1250×1250 uint64 label pair. Each prints seconds and voxels (or items)
+ * per second; each must finish in seconds.
+ *
+ *     deno run -A bench/metrics_bench.ts            # all three
+ *     deno run -A bench/metrics_bench.ts hd95 auc   # a subset
+ *
+ * Data are synthetic and deterministic (Mulberry32, seed 1). Peak memory is
+ * about 3.5 GB, for the two uint64 EM volumes (1.56 GB each).
+ *
+ * @module
+ */
+
+import {
+  computeContingencyTable,
+  computeHausdorff,
+  computeRocAuc,
+  computeSurfaceMetrics,
+  createMulberry32,
+  scoreContingencyTable,
+} from "../plugins/metrics/mod.ts";
+
+function time<T>(fn: () => T): { value: T; seconds: number } {
+  const t0 = performance.now();
+  const value = fn();
+  return { value, seconds: (performance.now() - t0) / 1000 };
+}
+
+function report(name: string, seconds: number, count: number, unit: string, extra: string): void {
+  const rate = count / seconds;
+  console.log(
+    `${name.padEnd(44)} ${seconds.toFixed(2).padStart(7)} s  ${
+      (rate / 1e6).toFixed(1).padStart(7)
+    } M${unit}/s  ${extra}`,
+  );
+}
+
+// ------------------------------------------------------------------ HD95 --
+
+const SEG_SHAPE = [300, 512, 512]; // [D, H, W]
+const SEG_SPACING = [2.0, 0.8, 0.8];
+
+/** One ball of ~5 % of the volume, and a shifted, slightly larger prediction. */
+function makeBallPair(): { pred: Uint8Array; gt: Uint8Array } {
+  const [d, h, w] = SEG_SHAPE;
+  const pred = new Uint8Array(d * h * w);
+  const gt = new Uint8Array(d * h * w);
+  // Ellipsoid with semi-axes a (z), b (y, x): volume 4/3·π·a·b² = 5 % of the grid.
+  const b = 150;
+  const a = (0.05 * d * h * w) / ((4 / 3) * Math.PI * b * b);
+  for (let z = 0, i = 0; z < d; z++) {
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++, i++) {
+        const g = ((z - 150) / a) ** 2 + ((y - 256) / b) ** 2 + ((x - 256) / b) ** 2;
+        const p = ((z - 153) / (a + 2)) ** 2 + ((y - 260) / (b + 3)) ** 2 + ((x - 250) / b) ** 2;
+        gt[i] = g <= 1 ? 1 : 0;
+        pred[i] = p <= 1 ? 1 : 0;
+      }
+    }
+  }
+  return { pred, gt };
+}
+
+/** Balls on a 32-voxel grid over the whole volume (~5 %), so no cropping helps. */
+function makeScatteredPair(): { pred: Uint8Array; gt: Uint8Array } {
+  const [d, h, w] = SEG_SHAPE;
+  const pred = new Uint8Array(d * h * w);
+  const gt = new Uint8Array(d * h * w);
+  const r = Math.cbrt((0.05 * 32 ** 3 * 3) / (4 * Math.PI));
+  const rand = createMulberry32(1);
+  const jitter = Float64Array.from({ length: 4096 }, () => rand() * 3 - 1.5);
+  for (let z = 0, i = 0; z < d; z++) {
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++, i++) {
+        const cz = (z % 32) - 16, cy = (y % 32) - 16, cx = (x % 32) - 16;
+        const cell = ((z >> 5) * 16 + (y >> 5)) * 16 + (x >> 5);
+        const j = jitter[cell % 4096];
+        gt[i] = cz * cz + cy * cy + cx * cx <= r * r ? 1 : 0;
+        const px = cx - j;
+        pred[i] = cz * cz + (cy - 1) * (cy - 1) + px * px <= (r + 0.5) ** 2 ? 1 : 0;
+      }
+    }
+  }
+  return { pred, gt };
+}
+
+function fraction(mask: Uint8Array): number {
+  let n = 0;
+  for (let i = 0; i < mask.length; i++) n += mask[i];
+  return n / mask.length;
+}
+
+function benchHd95(): void {
+  const voxels = SEG_SHAPE[0] * SEG_SHAPE[1] * SEG_SHAPE[2];
+  for (
+    const [label, make] of [["one ellipsoid", makeBallPair], [
+      "scattered balls",
+      makeScatteredPair,
+    ]] as const
+  ) {
+    const { pred, gt } = make();
+    const p = { data: pred, shape: SEG_SHAPE };
+    const g = { data: gt, shape: SEG_SHAPE };
+    const options = { numClasses: 2, spacing: SEG_SPACING, percentile: 95 };
+    const hd95 = time(() => computeHausdorff(p, g, options));
+    report(
+      `hd95 512x512x300, ${label}`,
+      hd95.seconds,
+      voxels,
+      "voxel",
+      `fg ${(100 * fraction(gt)).toFixed(1)} %, hd95 ${hd95.value[0].toFixed(3)} mm`,
+    );
+    const all = time(() => computeSurfaceMetrics(p, g, options));
+    report(
+      `hd+hd95+assd 512x512x300, ${label}`,
+      all.seconds,
+      voxels,
+      "voxel",
+      `surface ${all.value.surfacePred[0]}+${all.value.surfaceGt[0]} voxels, assd ${
+        all.value.assd[0].toFixed(3)
+      } mm`,
+    );
+  }
+}
+
+// ------------------------------------------------------------------- AUC --
+
+function benchAuc(): void {
+  const n = 1_000_000;
+  const rand = createMulberry32(1);
+  const targets = new Uint8Array(n);
+  const scores = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    targets[i] = rand() < 0.3 ? 1 : 0;
+    // Scores rounded to 1e-3: many ties across classes.
+    scores[i] = Math.round((rand() * 0.8 + targets[i] * 0.2) * 1000) / 1000;
+  }
+  computeRocAuc(scores.subarray(0, 1000), targets.subarray(0, 1000)); // warm-up
+  const auc = time(() => computeRocAuc(scores, targets));
+  report("auc 1M scores (ties)", auc.seconds, n, "item", `auc ${auc.value[0].toFixed(6)}`);
+}
+
+// --------------------------------------------------------------- VOI/ARAND --
+
+const EM_SHAPE = [125, 1250, 1250];
+
+/** CREMI-sized uint64 gt (membranes = 0) and a seg with shifted boundaries and splits. */
+function makeEmPair(): { seg: BigUint64Array; gt: BigUint64Array } {
+  const [d, h, w] = EM_SHAPE;
+  const plane = h * w;
+  const gtCells = new Uint32Array(plane);
+  const segCells = new Uint32Array(plane);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const wy = y + 12 * Math.sin(x / 47);
+      const wx = x + 12 * Math.sin(y / 53);
+      const gy = Math.floor(wy / 60), gx = Math.floor(wx / 60);
+      const membrane = ((wy % 60) + 60) % 60 < 2 || ((wx % 60) + 60) % 60 < 2;
+      gtCells[y * w + x] = membrane ? 0 : 1 + gy * 64 + gx + 1;
+      // seg: boundaries shifted by 3 voxels, every other cell split in two.
+      const sy = Math.floor((wy + 3) / 60), sx = Math.floor((wx - 3) / 60);
+      const half = (sx + sy) % 2 === 0 && ((wx - 3) % 60 + 60) % 60 >= 30 ? 1 : 0;
+      segCells[y * w + x] = 1 + (sy * 64 + sx) * 2 + half;
+    }
+  }
+  const gt = new BigUint64Array(d * plane);
+  const seg = new BigUint64Array(d * plane);
+  const g32 = new Uint32Array(gt.buffer);
+  const s32 = new Uint32Array(seg.buffer);
+  for (let z = 0; z < d; z++) {
+    const gz = Math.floor(z / 25); // objects span 25 sections
+    const sz = Math.floor((z + 2) / 25);
+    for (let i = 0, j = 2 * z * plane; i < plane; i++, j += 2) {
+      const gc = gtCells[i];
+      // 64-bit ids: high word carries the z block, so labels exceed 2^32.
+      g32[j] = gc === 0 ? 0 : gc;
+      g32[j + 1] = gc === 0 ? 0 : 0x9e3779b9 ^ gz;
+      s32[j] = segCells[i];
+      s32[j + 1] = 0x7f4a7c15 ^ sz;
+    }
+  }
+  return { seg, gt };
+}
+
+function benchEm(): void {
+  const made = time(makeEmPair);
+  const { seg, gt } = made.value;
+  const voxels = seg.length;
+  console.log(`  (generated the uint64 pair in ${made.seconds.toFixed(1)} s)`);
+  const table = time(() =>
+    computeContingencyTable({ data: seg, shape: EM_SHAPE }, { data: gt, shape: EM_SHAPE })
+  );
+  const scores = time(() => scoreContingencyTable(table.value));
+  report(
+    "voi+arand 125x1250x1250 uint64",
+    table.seconds + scores.seconds,
+    voxels,
+    "voxel",
+    `${table.value.pairCount.length} label pairs, voi ${scores.value.voiSplit.toFixed(3)}/${
+      scores.value.voiMerge.toFixed(3)
+    }, arand ${scores.value.arand.toFixed(4)}`,
+  );
+}
+
+const BENCHES: Record<string, () => void> = { hd95: benchHd95, auc: benchAuc, em: benchEm };
+const chosen = Deno.args.length > 0 ? Deno.args : Object.keys(BENCHES);
+for (const name of chosen) {
+  const bench = BENCHES[name];
+  if (!bench) {
+    throw new RangeError(`Unknown bench "${name}": choose from ${Object.keys(BENCHES).join(", ")}`);
+  }
+  bench();
+}
