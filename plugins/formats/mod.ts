@@ -28,3 +28,5 @@ export type { Image2D, Volume } from "../../core/plugin.ts";
 export * from "./image/mod.ts";
 export * from "./dicom/mod.ts";
 export * from "./tiff/mod.ts";
+export * from "./hdf5/mod.ts";
+export * from "./csv/mod.ts";
