@@ -1,0 +1,182 @@
+/**
+ * Synthetic non-contrast chest CT volumes for the CT-RATE generator, in
+ * Hounsfield units: air, body with a subcutaneous fat ring, two lungs whose
+ * size follows the slice level, mediastinum and heart, aorta, vertebra and
+ * the scanner table, plus quantum noise. Each of the 18 CT-RATE labels adds
+ * a lesion-like 3D blob with its own position, polarity and in-plane stripe
+ * texture (a Gabor blob), so a slice-wise frozen encoder can learn them.
+ *
+ * Pure computation (the caller writes the NIfTI). Also holds the seeded
+ * generator used by the CT-RATE plan.
+ *
+ * @module
+ */
+
+/** A seeded uniform generator in [0, 1). */
+export type Rng = () => number;
+
+/** mulberry32: a small, deterministic generator from an integer seed. */
+export function createRng(seed: number): Rng {
+  let state = (Math.trunc(seed) ^ 0x9e3779b9) >>> 0;
+  return function next(): number {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function gaussian(rng: Rng): number {
+  const u = Math.max(rng(), 1e-12);
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rng());
+}
+
+/** A 3D lesion-like blob: position in fractions of the volume, HU amplitude, texture. */
+export interface CtLesion {
+  /** Centre column (x), fraction of the width. */
+  cx: number;
+  /** Centre row (y), fraction of the height. */
+  cy: number;
+  /** Centre slice (z), fraction of the depth. */
+  cz: number;
+  /** In-plane sigma, fraction of the width. */
+  sigma: number;
+  /** Sigma along z, in slices. */
+  sigmaZ: number;
+  /** Peak HU change (negative = darker, e.g. emphysema). */
+  amplitudeHu: number;
+  /** In-plane stripe orientation, radians. */
+  orientation: number;
+  /** Stripe period, fraction of the width. */
+  period: number;
+}
+
+/**
+ * The lesion of CT-RATE label `k` (0..17): six in-plane slots (three per
+ * lung) × three slice levels, label-specific texture; jittered by `rng`.
+ */
+export function ctrateLesion(k: number, rng: Rng): CtLesion {
+  const slot = k % 6;
+  const level = Math.floor(k / 6) % 3;
+  const side = slot < 3 ? -1 : 1;
+  const rows = [0.4, 0.5, 0.6];
+  // darker-than-tissue findings: emphysema (7), mosaic attenuation (13)
+  const dark = k === 7 || k === 13;
+  return {
+    cx: 0.5 + side * (0.2 + (slot % 3 === 1 ? 0.05 : 0)) + (rng() - 0.5) * 0.03,
+    cy: rows[slot % 3] + (rng() - 0.5) * 0.03,
+    cz: [0.3, 0.5, 0.7][level] + (rng() - 0.5) * 0.06,
+    sigma: 0.05 + rng() * 0.015,
+    sigmaZ: 2.2,
+    amplitudeHu: dark ? -(150 + rng() * 40) : 450 + rng() * 100,
+    orientation: ((k * 5) % 8) * Math.PI / 8,
+    period: [0.06, 0.09, 0.13][k % 3],
+  };
+}
+
+function ellipse(u: number, v: number, cx: number, cy: number, rx: number, ry: number): number {
+  const dx = (u - cx) / rx;
+  const dy = (v - cy) / ry;
+  return dx * dx + dy * dy;
+}
+
+/**
+ * Renders a chest CT phantom `[D, H, W]` (z slowest) in HU with the given
+ * lesions.
+ *
+ * @example
+ * ```ts
+ * import { createRng, renderChestCt } from "./_synth_ctrate.ts";
+ * import assert from "node:assert/strict";
+ * const hu = renderChestCt([4, 16, 16], createRng(1), []);
+ * assert.equal(hu.length, 4 * 16 * 16);
+ * assert.ok(Math.min(...hu) >= -1024);
+ * ```
+ */
+export function renderChestCt(
+  shape: readonly [number, number, number],
+  rng: Rng,
+  lesions: readonly CtLesion[],
+): Float32Array {
+  const [d, h, w] = shape;
+  const out = new Float32Array(d * h * w);
+  const shiftX = (rng() - 0.5) * 0.04;
+  const shiftY = (rng() - 0.5) * 0.04;
+  const bodyRx = 0.42 + (rng() - 0.5) * 0.04;
+  const bodyRy = 0.3 + (rng() - 0.5) * 0.03;
+  const lungHu = -860 + (rng() - 0.5) * 40;
+  for (let z = 0; z < d; z++) {
+    const t = d > 1 ? z / (d - 1) : 0.5; // 0 = lung bases, 1 = apices
+    const lungScale = 0.55 + 0.45 * Math.sin(Math.PI * (0.15 + 0.75 * t));
+    const heartScale = Math.max(0, 1 - 1.6 * t);
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        const u = (x + 0.5) / w - shiftX;
+        const v = (y + 0.5) / h - shiftY;
+        let hu = -1000;
+        const body = ellipse(u, v, 0.5, 0.5, bodyRx, bodyRy);
+        if (body <= 1) {
+          hu = body > 0.82 ? -100 : 40; // subcutaneous fat ring, soft tissue
+          for (const side of [-1, 1]) {
+            const lung = ellipse(
+              u,
+              v,
+              0.5 + side * 0.19,
+              0.48,
+              0.15 * lungScale,
+              0.2 * lungScale,
+            );
+            if (lung <= 1) hu = lungHu + 60 * lung; // denser towards the pleura
+          }
+          if (
+            heartScale > 0 && ellipse(u, v, 0.54, 0.45, 0.13 * heartScale, 0.11 * heartScale) <= 1
+          ) {
+            hu = 40;
+          }
+          if (ellipse(u, v, 0.47, 0.62, 0.035, 0.035) <= 1) hu = 45; // descending aorta
+          const vertebra = ellipse(u, v, 0.5, 0.72, 0.06, 0.055);
+          if (vertebra <= 1) hu = vertebra > 0.6 ? 700 : 250; // cortex, cancellous bone
+        } else if (Math.abs(v - 0.88) < 0.012 && Math.abs(u - 0.5) < 0.4) {
+          hu = 150; // scanner table
+        }
+        out[(z * h + y) * w + x] = hu;
+      }
+    }
+  }
+  for (const lesion of lesions) addLesion(out, shape, lesion, shiftX, shiftY);
+  for (let i = 0; i < out.length; i++) {
+    const v = out[i] + 12 * gaussian(rng);
+    out[i] = v < -1024 ? -1024 : v > 3000 ? 3000 : v;
+  }
+  return out;
+}
+
+function addLesion(
+  out: Float32Array,
+  shape: readonly [number, number, number],
+  lesion: CtLesion,
+  shiftX: number,
+  shiftY: number,
+): void {
+  const [d, h, w] = shape;
+  const cx = lesion.cx + shiftX;
+  const cy = lesion.cy + shiftY;
+  const cz = lesion.cz * (d - 1);
+  const cos = Math.cos(lesion.orientation);
+  const sin = Math.sin(lesion.orientation);
+  for (let z = 0; z < d; z++) {
+    const fz = Math.exp(-((z - cz) ** 2) / (2 * lesion.sigmaZ ** 2));
+    if (fz < 1e-3) continue;
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        const u = (x + 0.5) / w - cx;
+        const v = (y + 0.5) / h - cy;
+        const r2 = (u * u + v * v) / (2 * lesion.sigma ** 2);
+        if (r2 > 6) continue;
+        const stripes = 0.55 + 0.45 * Math.cos((2 * Math.PI * (u * cos + v * sin)) / lesion.period);
+        out[(z * h + y) * w + x] += lesion.amplitudeHu * fz * Math.exp(-r2) * stripes;
+      }
+    }
+  }
+}

@@ -1,0 +1,182 @@
+/**
+ * Private helpers of the X-ray datasets: seeded random numbers, a stable
+ * string hash, path joining, and the "wrong layout" error that lists what
+ * was expected and what was found. Uses `Deno.readDir`/`Deno.stat`.
+ *
+ * @module
+ */
+
+/** A seeded uniform generator in [0, 1) (mulberry32). */
+export type Rng = () => number;
+
+/**
+ * Creates a deterministic generator (mulberry32) from an integer seed.
+ *
+ * @example
+ * ```ts
+ * import { createRng } from "./_common.ts";
+ * import assert from "node:assert/strict";
+ * const a = createRng(7), b = createRng(7);
+ * assert.equal(a(), b());
+ * ```
+ */
+export function createRng(seed: number): Rng {
+  let state = (Math.trunc(seed) ^ 0x9e3779b9) >>> 0;
+  return function next(): number {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A standard normal draw (Box-Muller) from a uniform generator. */
+export function gaussian(rng: Rng): number {
+  const u = Math.max(rng(), 1e-12);
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rng());
+}
+
+/**
+ * FNV-1a 32-bit hash of a string, mapped to [0, 1). Stable across runs,
+ * platforms and JavaScript engines (used for the documented RSNA fallback
+ * split).
+ *
+ * @example
+ * ```ts
+ * import { hashUnit } from "./_common.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(hashUnit("abc"), hashUnit("abc"));
+ * assert.ok(hashUnit("abc") >= 0 && hashUnit("abc") < 1);
+ * ```
+ */
+export function hashUnit(text: string): number {
+  let h = 0x811c9dc5;
+  const bytes = new TextEncoder().encode(text);
+  for (const b of bytes) {
+    h ^= b;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h / 4294967296;
+}
+
+/** Joins path parts with `/`, without doubling separators. */
+export function joinPath(...parts: string[]): string {
+  return parts
+    .filter((p) => p.length > 0)
+    .map((p, i) => (i === 0 ? p.replace(/\/+$/, "") : p.replace(/^\/+|\/+$/g, "")))
+    .join("/");
+}
+
+/** True when `path` exists and is a file. */
+export async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isFile;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
+/** True when `path` exists and is a directory. */
+export async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isDirectory;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
+/**
+ * The top-level entries of a folder, sorted, folders marked with a trailing
+ * `/`; `null` when the folder does not exist.
+ */
+export async function listTopLevel(root: string): Promise<string[] | null> {
+  const names: string[] = [];
+  try {
+    for await (const entry of Deno.readDir(root)) {
+      names.push(entry.isDirectory ? `${entry.name}/` : entry.name);
+    }
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
+      return null;
+    }
+    throw error;
+  }
+  return names.sort();
+}
+
+/** Formats found entries for a message, at most `limit` of them. */
+export function formatFound(found: readonly string[] | null, limit = 20): string {
+  if (found === null) return "nothing (the folder does not exist)";
+  if (found.length === 0) return "nothing (the folder is empty)";
+  const shown = found.slice(0, limit).join(", ");
+  return found.length > limit ? `${shown}, ... (${found.length} entries)` : shown;
+}
+
+/**
+ * Builds the error for a folder that is not the dataset's layout: names the
+ * dataset, what was expected (the layout), what is missing and what was
+ * found at the top level. It is a `Deno.errors.NotFound` (the expected
+ * files were not found).
+ */
+export function createLayoutError(
+  datasetId: string,
+  root: string,
+  layout: readonly string[],
+  missing: readonly string[],
+  found: readonly string[] | null,
+  hint = "",
+): Error {
+  return new Deno.errors.NotFound(
+    `Cannot open dataset "${datasetId}" at "${root}" as its layout does not match: ` +
+      `expected ${layout.join("; ")}; missing ${missing.join(", ")}; found ${formatFound(found)}` +
+      (hint ? `. ${hint}` : ""),
+  );
+}
+
+/**
+ * Looks one level down for a folder that holds `marker` (a user pointing
+ * `--data` at the parent of the dataset) and returns a hint, or "".
+ */
+export async function findNestedHint(
+  root: string,
+  found: readonly string[] | null,
+  marker: string,
+): Promise<string> {
+  if (!found) return "";
+  for (const entry of found) {
+    if (!entry.endsWith("/")) continue;
+    const candidate = joinPath(root, entry.slice(0, -1));
+    if (await isFile(joinPath(candidate, marker))) {
+      return `"${candidate}" holds ${marker}: did you mean that folder?`;
+    }
+  }
+  return "";
+}
+
+/** Throws `Deno.errors.NotFound` naming the sample and the expected path unless the file exists. */
+export async function assertSampleFile(
+  sampleId: string,
+  path: string,
+  listedIn: string,
+): Promise<void> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      throw new Deno.errors.NotFound(
+        `Cannot load sample "${sampleId}" as its file is missing: expected "${path}" (listed in ${listedIn})`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+  if (!info.isFile) {
+    throw new Deno.errors.NotFound(
+      `Cannot load sample "${sampleId}" as "${path}" is not a file (listed in ${listedIn})`,
+    );
+  }
+}
