@@ -14,6 +14,7 @@
  * @module
  */
 
+import process from "node:process";
 import {
   computeContingencyTable,
   computeHausdorff,
@@ -23,18 +24,29 @@ import {
   scoreContingencyTable,
 } from "../plugins/metrics/mod.ts";
 
-function time<T>(fn: () => T): { value: T; seconds: number } {
-  const t0 = performance.now();
-  const value = fn();
-  return { value, seconds: (performance.now() - t0) / 1000 };
+interface Timed<T> {
+  value: T;
+  /** Wall-clock seconds. */
+  seconds: number;
+  /** CPU seconds of this process (user + system): robust on a shared machine. */
+  cpu: number;
 }
 
-function report(name: string, seconds: number, count: number, unit: string, extra: string): void {
-  const rate = count / seconds;
+function time<T>(fn: () => T): Timed<T> {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  const value = fn();
+  const seconds = (performance.now() - t0) / 1000;
+  const c = process.cpuUsage(c0);
+  return { value, seconds, cpu: (c.user + c.system) / 1e6 };
+}
+
+function report(name: string, t: Timed<unknown>, count: number, unit: string, extra: string): void {
+  const rate = count / t.seconds;
   console.log(
-    `${name.padEnd(44)} ${seconds.toFixed(2).padStart(7)} s  ${
-      (rate / 1e6).toFixed(1).padStart(7)
-    } M${unit}/s  ${extra}`,
+    `${name.padEnd(40)} ${t.seconds.toFixed(2).padStart(6)} s wall ${
+      t.cpu.toFixed(2).padStart(6)
+    } s cpu ${(rate / 1e6).toFixed(1).padStart(6)} M${unit}/s  ${extra}`,
   );
 }
 
@@ -108,7 +120,7 @@ function benchHd95(): void {
     const hd95 = time(() => computeHausdorff(p, g, options));
     report(
       `hd95 512x512x300, ${label}`,
-      hd95.seconds,
+      hd95,
       voxels,
       "voxel",
       `fg ${(100 * fraction(gt)).toFixed(1)} %, hd95 ${hd95.value[0].toFixed(3)} mm`,
@@ -116,7 +128,7 @@ function benchHd95(): void {
     const all = time(() => computeSurfaceMetrics(p, g, options));
     report(
       `hd+hd95+assd 512x512x300, ${label}`,
-      all.seconds,
+      all,
       voxels,
       "voxel",
       `surface ${all.value.surfacePred[0]}+${all.value.surfaceGt[0]} voxels, assd ${
@@ -140,7 +152,7 @@ function benchAuc(): void {
   }
   computeRocAuc(scores.subarray(0, 1000), targets.subarray(0, 1000)); // warm-up
   const auc = time(() => computeRocAuc(scores, targets));
-  report("auc 1M scores (ties)", auc.seconds, n, "item", `auc ${auc.value[0].toFixed(6)}`);
+  report("auc 1M scores (ties)", auc, n, "item", `auc ${auc.value[0].toFixed(6)}`);
 }
 
 // --------------------------------------------------------------- VOI/ARAND --
@@ -196,7 +208,11 @@ function benchEm(): void {
   const scores = time(() => scoreContingencyTable(table.value));
   report(
     "voi+arand 125x1250x1250 uint64",
-    table.seconds + scores.seconds,
+    {
+      value: scores.value,
+      seconds: table.seconds + scores.seconds,
+      cpu: table.cpu + scores.cpu,
+    },
     voxels,
     "voxel",
     `${table.value.pairCount.length} label pairs, voi ${scores.value.voiSplit.toFixed(3)}/${

@@ -43,7 +43,18 @@ export interface EdtScratch {
   g: Float64Array;
 }
 
-/** Allocates scratch buffers for lines up to `length` voxels. */
+/**
+ * Allocates scratch buffers for lines up to `length` voxels, to reuse across
+ * calls of {@linkcode transformSquaredInPlace}.
+ *
+ * @example
+ * ```ts
+ * import { createEdtScratch } from "./edt.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(createEdtScratch(16).out.length, 16);
+ * ```
+ */
 export function createEdtScratch(length: number): EdtScratch {
   return {
     lines: new Float64Array(length * BLOCK),
@@ -119,6 +130,18 @@ function transformLine(f: Float64Array, fo: number, n: number, w2: number, s: Ed
  * guaranteed: the pass along axis a transforms only the lines whose
  * coordinates on the axes after a match a query (the lines the later passes
  * read), which skips most of the work when the queries are sparse.
+ *
+ * @example Transform only what two voxels need
+ * ```ts
+ * import { transformSquaredInPlace } from "./edt.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const values = new Float64Array(4 * 5).fill(Infinity);
+ * values[0] = 0; // feature at (0, 0)
+ * transformSquaredInPlace(values, [4, 5], [1, 1], undefined, Int32Array.of(19, 7));
+ * assert.equal(values[19], 3 * 3 + 4 * 4);
+ * assert.equal(values[7], 1 + 4);
+ * ```
  */
 export function transformSquaredInPlace(
   values: Float64Array,

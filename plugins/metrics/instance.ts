@@ -125,34 +125,55 @@ function checkVolume(metric: string, what: string, value: unknown): LabelVolume 
   return v;
 }
 
-/** Dense renumbering of labels, exact for 64-bit values. */
+/**
+ * Dense renumbering of labels, exact for 64-bit values: labels below 2^53
+ * are number keys, larger ones a two-level map keyed by their 32-bit
+ * halves, so no BigInt is created per lookup. The last label is cached.
+ */
 class LabelIndex {
   #small = new Map<number, number>();
-  #large = new Map<bigint, number>();
+  #large = new Map<number, Map<number, number>>();
+  #lastLo = -1;
+  #lastHi = -1;
+  #lastId = -1;
   labels: bigint[] = [];
   sizes: number[] = [];
+
+  #add(label: bigint): number {
+    const id = this.labels.length;
+    this.labels.push(label);
+    this.sizes.push(0);
+    return id;
+  }
 
   idOfNumber(value: number): number {
     let id = this.#small.get(value);
     if (id === undefined) {
-      id = this.labels.length;
+      id = this.#add(BigInt(value));
       this.#small.set(value, id);
-      this.labels.push(BigInt(value));
-      this.sizes.push(0);
     }
     return id;
   }
 
   idOfHalves(lo: number, hi: number): number {
-    if (hi < SAFE_HI) return this.idOfNumber(hi * TWO_32 + lo);
-    const key = (BigInt(hi) << 32n) | BigInt(lo);
-    let id = this.#large.get(key);
-    if (id === undefined) {
-      id = this.labels.length;
-      this.#large.set(key, id);
-      this.labels.push(key);
-      this.sizes.push(0);
+    if (lo === this.#lastLo && hi === this.#lastHi) return this.#lastId;
+    let id: number;
+    if (hi < SAFE_HI) id = this.idOfNumber(hi * TWO_32 + lo);
+    else {
+      let inner = this.#large.get(hi);
+      if (inner === undefined) {
+        inner = new Map();
+        this.#large.set(hi, inner);
+      }
+      const found = inner.get(lo);
+      if (found === undefined) {
+        id = this.#add((BigInt(hi) << 32n) | BigInt(lo));
+        inner.set(lo, id);
+      } else id = found;
     }
+    this.#lastLo = lo;
+    this.#lastHi = hi;
+    this.#lastId = id;
     return id;
   }
 }

@@ -1,3 +1,4 @@
+// This module is browser compatible.
 /**
  * Built-in metrics of medprobe: pure compute functions plus `MetricPlugin`
  * objects, with the conventions of the field's reference libraries
