@@ -1,8 +1,8 @@
 // This module is browser compatible.
 /**
  * Voxel-to-world geometry shared by the NIfTI reader and writer (and usable
- * for DICOM series): quaternion (qform) ↔ matrix conversion exactly as the
- * NIfTI reference library `nifti1_io.c` does it, axis orientation codes
+ * for DICOM series): quaternion (qform) ↔ matrix conversion (nibabel's reading,
+ * `nifti_mat44_to_quatern` for writing), axis orientation codes
  * (nibabel's `io_orientation`/`aff2axcodes`), and the index permutation that
  * brings an image to the canonical RAS+ orientation.
  *
@@ -59,11 +59,13 @@ export function multiply4(a: Mat4, b: Mat4): Mat4 {
 
 /**
  * The affine of a NIfTI qform: rotation from the quaternion, scaled by
- * pixdim with the third column times qfac, plus the offsets. Follows
- * `nifti_quatern_to_mat44` (non-positive pixdim counts as 1; a quaternion
- * whose b²+c²+d² exceeds 1 is renormalised with a = 0).
+ * pixdim with the third column times qfac, plus the offsets. As nibabel
+ * (the fixtures' reference reader) does it: a = √(1 − b² − c² − d²), or 0
+ * when that is negative, and the rotation is normalised by a² + b² + c² +
+ * d² (this equals `nifti_quatern_to_mat44` except when a² is below 1e-7,
+ * where nifti1_io forces a = 0). Non-positive pixdim counts as 1.
  *
- * @example A 180° rotation about x with qfac -1 gives a diagonal LAS-like matrix
+ * @example The identity quaternion gives a diagonal matrix
  * ```ts
  * import { quaternToAffine } from "./affine.ts";
  * import assert from "node:assert/strict";
@@ -72,40 +74,23 @@ export function multiply4(a: Mat4, b: Mat4): Mat4 {
  * ```
  */
 export function quaternToAffine(q: Quaternion): Mat4 {
-  let { b, c, d } = q;
-  let a = 1 - (b * b + c * c + d * d);
-  if (a < 1e-7) {
-    const norm = 1 / Math.sqrt(b * b + c * c + d * d);
-    b *= norm;
-    c *= norm;
-    d *= norm;
-    a = 0;
-  } else {
-    a = Math.sqrt(a);
-  }
+  const { b, c, d } = q;
+  const w2 = 1 - (b * b + c * c + d * d);
+  const a = w2 > 0 ? Math.sqrt(w2) : 0;
+  const n = a * a + b * b + c * c + d * d;
+  const s = n > 0 ? 2 / n : 0;
   const xd = q.pixdim[0] > 0 ? q.pixdim[0] : 1;
   const yd = q.pixdim[1] > 0 ? q.pixdim[1] : 1;
   let zd = q.pixdim[2] > 0 ? q.pixdim[2] : 1;
   if (q.qfac < 0) zd = -zd;
+  const [X, Y, Z] = [b * s, c * s, d * s];
+  const [wX, wY, wZ] = [a * X, a * Y, a * Z];
+  const [xX, xY, xZ] = [b * X, b * Y, b * Z];
+  const [yY, yZ, zZ] = [c * Y, c * Z, d * Z];
   return [
-    [
-      (a * a + b * b - c * c - d * d) * xd,
-      2 * (b * c - a * d) * yd,
-      2 * (b * d + a * c) * zd,
-      q.offset[0],
-    ],
-    [
-      2 * (b * c + a * d) * xd,
-      (a * a + c * c - b * b - d * d) * yd,
-      2 * (c * d - a * b) * zd,
-      q.offset[1],
-    ],
-    [
-      2 * (b * d - a * c) * xd,
-      2 * (c * d + a * b) * yd,
-      (a * a + d * d - c * c - b * b) * zd,
-      q.offset[2],
-    ],
+    [(1 - (yY + zZ)) * xd, (xY - wZ) * yd, (xZ + wY) * zd, q.offset[0]],
+    [(xY + wZ) * xd, (1 - (xX + zZ)) * yd, (yZ - wX) * zd, q.offset[1]],
+    [(xZ - wY) * xd, (yZ + wX) * yd, (1 - (xX + yY)) * zd, q.offset[2]],
     [0, 0, 0, 1],
   ];
 }
