@@ -121,15 +121,32 @@ function transformLine(f: Float64Array, fo: number, n: number, w2: number, s: Ed
   for (let p = 0; p < n; p++) f[fo + p] = d[p];
 }
 
+/** Options of {@linkcode transformSquaredInPlace}. */
+export interface EdtOptions {
+  /** Buffers to reuse (from {@linkcode createEdtScratch}). */
+  scratch?: EdtScratch;
+  /**
+   * Voxel indices where the result will be read: only the values there are
+   * then guaranteed, and lines no query depends on are skipped.
+   */
+  queries?: Int32Array;
+  /**
+   * The feature voxels, when `values` is exactly 0 there and Infinity
+   * elsewhere: slabs without a feature (still all Infinity) are skipped.
+   */
+  features?: Int32Array;
+}
+
 /**
  * In-place separable squared EDT of `values` (0 at features, Infinity
  * elsewhere, or any sampled function), row-major with `shape`, each axis
  * scaled by `spacing`. Internal building block of the surface metrics.
  *
- * With `queries` (voxel indices), only the values at those voxels are
- * guaranteed: the pass along axis a transforms only the lines whose
+ * With `queries`, the pass along axis a transforms only the lines whose
  * coordinates on the axes after a match a query (the lines the later passes
- * read), which skips most of the work when the queries are sparse.
+ * read); with `features`, it skips the slabs (fixed coordinates on the axes
+ * before a) that hold no feature. Both skip most of the work when the
+ * surfaces are sparse.
  *
  * @example Transform only what two voxels need
  * ```ts
@@ -138,7 +155,10 @@ function transformLine(f: Float64Array, fo: number, n: number, w2: number, s: Ed
  *
  * const values = new Float64Array(4 * 5).fill(Infinity);
  * values[0] = 0; // feature at (0, 0)
- * transformSquaredInPlace(values, [4, 5], [1, 1], undefined, Int32Array.of(19, 7));
+ * transformSquaredInPlace(values, [4, 5], [1, 1], {
+ *   queries: Int32Array.of(19, 7),
+ *   features: Int32Array.of(0),
+ * });
  * assert.equal(values[19], 3 * 3 + 4 * 4);
  * assert.equal(values[7], 1 + 4);
  * ```
@@ -147,9 +167,9 @@ export function transformSquaredInPlace(
   values: Float64Array,
   shape: readonly number[],
   spacing: readonly number[],
-  scratch?: EdtScratch,
-  queries?: Int32Array,
+  options: EdtOptions = {},
 ): void {
+  const { scratch, queries, features } = options;
   const ndim = shape.length;
   const maxLen = Math.max(1, ...shape);
   const s = scratch && scratch.out.length >= maxLen ? scratch : createEdtScratch(maxLen);
@@ -163,8 +183,16 @@ export function transformSquaredInPlace(
     if (n > 1) {
       const block = n * stride;
       const outer = total / block;
+      // Slabs (fixed coordinates on the axes before this one) holding a feature.
+      let slabs: Uint8Array | undefined;
+      if (features) {
+        slabs = new Uint8Array(outer);
+        for (let i = 0; i < features.length; i++) slabs[Math.floor(features[i] / block)] = 1;
+      }
       if (stride === 1) {
-        for (let o = 0; o < outer; o++) transformLine(values, o * n, n, w2, s);
+        for (let o = 0; o < outer; o++) {
+          if (!slabs || slabs[o]) transformLine(values, o * n, n, w2, s);
+        }
       } else {
         // Lines needed by the later passes: their position on the trailing axes.
         let needed: Uint8Array | undefined;
@@ -174,23 +202,27 @@ export function transformSquaredInPlace(
         }
         const buf = s.lines;
         for (let o = 0; o < outer; o++) {
+          if (slabs && !slabs[o]) continue;
           for (let inner = 0; inner < stride; inner += BLOCK) {
             const m = Math.min(BLOCK, stride - inner);
+            // The range [lo, hi) of needed lines in this block.
+            let lo = 0;
+            let hi = m;
             if (needed) {
-              let any = 0;
-              for (let b = 0; b < m; b++) any |= needed[inner + b];
-              if (!any) continue;
+              while (lo < m && !needed[inner + lo]) lo++;
+              if (lo === m) continue;
+              while (!needed[inner + hi - 1]) hi--;
             }
             const base = o * block + inner;
-            // Gather m neighbouring lines: each read of m values is contiguous.
+            // Gather neighbouring lines: each read of hi - lo values is contiguous.
             for (let p = 0, row = base; p < n; p++, row += stride) {
-              for (let b = 0; b < m; b++) buf[b * n + p] = values[row + b];
+              for (let b = lo; b < hi; b++) buf[b * n + p] = values[row + b];
             }
-            for (let b = 0; b < m; b++) {
+            for (let b = lo; b < hi; b++) {
               if (!needed || needed[inner + b]) transformLine(buf, b * n, n, w2, s);
             }
             for (let p = 0, row = base; p < n; p++, row += stride) {
-              for (let b = 0; b < m; b++) values[row + b] = buf[b * n + p];
+              for (let b = lo; b < hi; b++) values[row + b] = buf[b * n + p];
             }
           }
         }
@@ -229,7 +261,11 @@ export function computeSquaredDistanceTransform(
   checkLength(metric, "features", features, shape);
   const sp = checkSpacing(metric, spacing, shape.length);
   const values = new Float64Array(features.length);
-  for (let i = 0; i < values.length; i++) values[i] = features[i] ? 0 : Infinity;
-  transformSquaredInPlace(values, shape, sp);
+  const list: number[] = [];
+  for (let i = 0; i < values.length; i++) {
+    values[i] = features[i] ? 0 : Infinity;
+    if (features[i]) list.push(i);
+  }
+  transformSquaredInPlace(values, shape, sp, { features: Int32Array.from(list) });
   return values;
 }

@@ -30,7 +30,8 @@ Deno.test("transformSquaredInPlace() with queries is exact at the queried voxels
   const features = Uint8Array.from({ length: n }, () => (rand() < 0.01 ? 1 : 0));
   const queries = Int32Array.from({ length: 40 }, () => Math.floor(rand() * n));
   const values = Float64Array.from(features, (f) => (f ? 0 : Infinity));
-  transformSquaredInPlace(values, shape, spacing, undefined, queries);
+  const list = Int32Array.from(Array.from(features).flatMap((f, i) => (f ? [i] : [])));
+  transformSquaredInPlace(values, shape, spacing, { queries, features: list });
   const expected = bruteSquaredEdt(features, shape, spacing);
   assertClose(
     Array.from(queries, (q) => values[q]),

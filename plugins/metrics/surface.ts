@@ -190,7 +190,7 @@ function directedDistances(
   if (from.length === 0) return out;
   dt.fill(Infinity);
   for (let i = 0; i < to.length; i++) dt[to[i]] = 0;
-  transformSquaredInPlace(dt, dims, spacing, scratch, from);
+  transformSquaredInPlace(dt, dims, spacing, { scratch, queries: from, features: to });
   for (let i = 0; i < from.length; i++) out[i] = Math.sqrt(dt[from[i]]);
   return out;
 }
