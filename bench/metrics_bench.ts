@@ -8,8 +8,13 @@
  *     deno run -A bench/metrics_bench.ts            # all three
  *     deno run -A bench/metrics_bench.ts hd95 auc   # a subset
  *
+ * Under `deno bench` (`deno task bench`) it registers small `Deno.bench`
+ * cases of the same code paths instead, so the task stays quick.
+ *
  * Data are synthetic and deterministic (Mulberry32, seed 1). Peak memory is
- * about 3.5 GB, for the two uint64 EM volumes (1.56 GB each).
+ * about 3.2 GB (maximum resident set), for the two uint64 EM volumes
+ * (1.56 GB each). Times are wall-clock and CPU seconds: on a shared machine
+ * the CPU figure is the one to compare.
  *
  * @module
  */
@@ -55,19 +60,21 @@ function report(name: string, t: Timed<unknown>, count: number, unit: string, ex
 const SEG_SHAPE = [300, 512, 512]; // [D, H, W]
 const SEG_SPACING = [2.0, 0.8, 0.8];
 
-/** One ball of ~5 % of the volume, and a shifted, slightly larger prediction. */
-function makeBallPair(): { pred: Uint8Array; gt: Uint8Array } {
-  const [d, h, w] = SEG_SHAPE;
+/** One ellipsoid of ~5 % of the volume, and a shifted, slightly larger prediction. */
+function makeBallPair(shape: readonly number[]): { pred: Uint8Array; gt: Uint8Array } {
+  const [d, h, w] = shape;
   const pred = new Uint8Array(d * h * w);
   const gt = new Uint8Array(d * h * w);
-  // Ellipsoid with semi-axes a (z), b (y, x): volume 4/3·π·a·b² = 5 % of the grid.
-  const b = 150;
+  // Semi-axes a (z) and b (y, x): volume 4/3·π·a·b² = 5 % of the grid.
+  const b = 0.3 * Math.min(h, w);
   const a = (0.05 * d * h * w) / ((4 / 3) * Math.PI * b * b);
+  const [cz, cy, cx] = [d / 2, h / 2, w / 2];
   for (let z = 0, i = 0; z < d; z++) {
     for (let y = 0; y < h; y++) {
       for (let x = 0; x < w; x++, i++) {
-        const g = ((z - 150) / a) ** 2 + ((y - 256) / b) ** 2 + ((x - 256) / b) ** 2;
-        const p = ((z - 153) / (a + 2)) ** 2 + ((y - 260) / (b + 3)) ** 2 + ((x - 250) / b) ** 2;
+        const g = ((z - cz) / a) ** 2 + ((y - cy) / b) ** 2 + ((x - cx) / b) ** 2;
+        const p = ((z - cz - 3) / (a + 2)) ** 2 + ((y - cy - 4) / (b + 3)) ** 2 +
+          ((x - cx + 6) / b) ** 2;
         gt[i] = g <= 1 ? 1 : 0;
         pred[i] = p <= 1 ? 1 : 0;
       }
@@ -77,8 +84,8 @@ function makeBallPair(): { pred: Uint8Array; gt: Uint8Array } {
 }
 
 /** Balls on a 32-voxel grid over the whole volume (~5 %), so no cropping helps. */
-function makeScatteredPair(): { pred: Uint8Array; gt: Uint8Array } {
-  const [d, h, w] = SEG_SHAPE;
+function makeScatteredPair(shape: readonly number[]): { pred: Uint8Array; gt: Uint8Array } {
+  const [d, h, w] = shape;
   const pred = new Uint8Array(d * h * w);
   const gt = new Uint8Array(d * h * w);
   const r = Math.cbrt((0.05 * 32 ** 3 * 3) / (4 * Math.PI));
@@ -113,7 +120,7 @@ function benchHd95(): void {
       makeScatteredPair,
     ]] as const
   ) {
-    const { pred, gt } = make();
+    const { pred, gt } = make(SEG_SHAPE);
     const p = { data: pred, shape: SEG_SHAPE };
     const g = { data: gt, shape: SEG_SHAPE };
     const options = { numClasses: 2, spacing: SEG_SPACING, percentile: 95 };
@@ -140,8 +147,7 @@ function benchHd95(): void {
 
 // ------------------------------------------------------------------- AUC --
 
-function benchAuc(): void {
-  const n = 1_000_000;
+function makeAucData(n: number): { scores: Float32Array; targets: Uint8Array } {
   const rand = createMulberry32(1);
   const targets = new Uint8Array(n);
   const scores = new Float32Array(n);
@@ -150,6 +156,12 @@ function benchAuc(): void {
     // Scores rounded to 1e-3: many ties across classes.
     scores[i] = Math.round((rand() * 0.8 + targets[i] * 0.2) * 1000) / 1000;
   }
+  return { scores, targets };
+}
+
+function benchAuc(): void {
+  const n = 1_000_000;
+  const { scores, targets } = makeAucData(n);
   computeRocAuc(scores.subarray(0, 1000), targets.subarray(0, 1000)); // warm-up
   const auc = time(() => computeRocAuc(scores, targets));
   report("auc 1M scores (ties)", auc, n, "item", `auc ${auc.value[0].toFixed(6)}`);
@@ -160,8 +172,8 @@ function benchAuc(): void {
 const EM_SHAPE = [125, 1250, 1250];
 
 /** CREMI-sized uint64 gt (membranes = 0) and a seg with shifted boundaries and splits. */
-function makeEmPair(): { seg: BigUint64Array; gt: BigUint64Array } {
-  const [d, h, w] = EM_SHAPE;
+function makeEmPair(shape: readonly number[]): { seg: BigUint64Array; gt: BigUint64Array } {
+  const [d, h, w] = shape;
   const plane = h * w;
   const gtCells = new Uint32Array(plane);
   const segCells = new Uint32Array(plane);
@@ -198,7 +210,7 @@ function makeEmPair(): { seg: BigUint64Array; gt: BigUint64Array } {
 }
 
 function benchEm(): void {
-  const made = time(makeEmPair);
+  const made = time(() => makeEmPair(EM_SHAPE));
   const { seg, gt } = made.value;
   const voxels = seg.length;
   console.log(`  (generated the uint64 pair in ${made.seconds.toFixed(1)} s)`);
@@ -222,11 +234,49 @@ function benchEm(): void {
 }
 
 const BENCHES: Record<string, () => void> = { hd95: benchHd95, auc: benchAuc, em: benchEm };
-const chosen = Deno.args.length > 0 ? Deno.args : Object.keys(BENCHES);
-for (const name of chosen) {
-  const bench = BENCHES[name];
-  if (!bench) {
-    throw new RangeError(`Unknown bench "${name}": choose from ${Object.keys(BENCHES).join(", ")}`);
+
+if (import.meta.main) {
+  // `deno run -A bench/metrics_bench.ts [hd95|auc|em]...`: the full-size figures.
+  const chosen = Deno.args.length > 0 ? Deno.args : Object.keys(BENCHES);
+  for (const name of chosen) {
+    const bench = BENCHES[name];
+    if (!bench) {
+      throw new RangeError(
+        `Unknown bench "${name}": choose from ${Object.keys(BENCHES).join(", ")}`,
+      );
+    }
+    bench();
   }
-  bench();
+} else {
+  // `deno bench` (deno task bench): the same code paths at small sizes.
+  const small = [48, 96, 96];
+  const seg = makeBallPair(small);
+  const p = { data: seg.pred, shape: small };
+  const g = { data: seg.gt, shape: small };
+  Deno.bench({
+    group: "metrics",
+    name: "hd95 48x96x96 (442k voxels)",
+    fn: () => {
+      computeHausdorff(p, g, { numClasses: 2, spacing: SEG_SPACING, percentile: 95 });
+    },
+  });
+  const auc = makeAucData(100_000);
+  Deno.bench({
+    group: "metrics",
+    name: "auc 100k scores",
+    fn: () => {
+      computeRocAuc(auc.scores, auc.targets);
+    },
+  });
+  const emShape = [10, 250, 250];
+  const em = makeEmPair(emShape);
+  Deno.bench({
+    group: "metrics",
+    name: "voi+arand 10x250x250 uint64",
+    fn: () => {
+      scoreContingencyTable(
+        computeContingencyTable({ data: em.seg, shape: emShape }, { data: em.gt, shape: emShape }),
+      );
+    },
+  });
 }

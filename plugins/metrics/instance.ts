@@ -235,7 +235,7 @@ class TableBuilder {
 }
 
 type Reader =
-  | { kind: "number"; data: ArrayLike<number>; checked: boolean }
+  | { kind: "number"; data: ArrayLike<number> }
   | { kind: "halves"; data: Uint32Array; signed: boolean };
 
 function readerOf(metric: string, what: string, data: LabelData): Reader {
@@ -258,7 +258,7 @@ function readerOf(metric: string, what: string, data: LabelData): Reader {
       }
     }
   }
-  return { kind: "number", data, checked: true };
+  return { kind: "number", data };
 }
 
 const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
