@@ -2,7 +2,7 @@
 /**
  * Cosine k-nearest-neighbour search on the GPU, a composite of two kernel
  * families: the similarity matrix of L2-normalised queries and keys is a
- * `linearForward` (`S = Q̂·K̂ᵀ`), then {@linkcode topk} keeps a shortlist of
+ * `matmul` (`S = Q̂·K̂ᵀ`, the register-blocked GEMM of `kernels/matmul`), then {@linkcode topk} keeps a shortlist of
  * `k + 8` candidates per query. The shortlist is re-ranked on the host in
  * float64 from the original features (distance, then training index), so
  * the result is exactly {@linkcode cosineKnnRef}'s whenever the true k
@@ -14,7 +14,7 @@
 
 import type { GpuContext } from "../../core/gpu.ts";
 import type { HostTensor } from "../../core/tensor.ts";
-import { linearForward } from "../train/linear/linear.ts";
+import { matmul } from "../matmul/matmul.ts";
 import { topk } from "./topk.ts";
 import { cosineDistance, type Neighbours, rowNorms } from "./knn_ref.ts";
 
@@ -120,7 +120,7 @@ export class CosineKnnIndex {
         for (const chunk of this.#chunks) {
           const kc = Math.min(chunk.rows, k + KNN_SHORTLIST_MARGIN);
           const encoder = ctx.device.createCommandEncoder({ label: "knn" });
-          await linearForward(ctx, {
+          await matmul(ctx, {
             x: { buffer: qBuf, shape: [b, f], dtype: "f32" },
             weight: { buffer: chunk.buffer, shape: [chunk.rows, f], dtype: "f32" },
             out: { buffer: sims, shape: [b, chunk.rows], dtype: "f32" },
