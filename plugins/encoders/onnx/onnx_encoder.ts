@@ -403,6 +403,11 @@ export const onnxEncoderPlugin: EncoderPlugin = {
         }`,
       );
     }
+    if (options.precision === "f16") {
+      throw new TypeError(
+        'Cannot create the onnx encoder with precision "f16": it runs the model as given, in float32',
+      );
+    }
     if (options.backend === "webgpu") {
       throw new TypeError(
         'Cannot create the onnx encoder with backend "webgpu": it runs on onnxruntime (use --backend onnx or auto)',

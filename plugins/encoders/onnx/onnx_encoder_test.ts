@@ -207,6 +207,10 @@ Deno.test("onnxEncoderPlugin.create() finds the model from a descriptor file and
       /runs on onnxruntime/,
     );
     await assert.rejects(onnxEncoderPlugin.create({}), /"weights" must be the path/);
+    await assert.rejects(
+      onnxEncoderPlugin.create({ weights: `${dir}/resnet50.onnx`, precision: "f16" }),
+      /float32/,
+    );
     await Deno.remove(`${dir}/resnet50.json`);
     await assert.rejects(
       onnxEncoderPlugin.create({ weights: `${dir}/resnet50.onnx` }),
