@@ -2,7 +2,9 @@
 /**
  * Launcher of the reduction family: {@linkcode columnSum}. Used for bias
  * gradients (`db = Σ_n dy[n]`) and for summing per-sample losses into one
- * slot of an epoch's loss buffer.
+ * slot of an epoch's loss buffer. Narrow matrices (fewer than
+ * {@linkcode WIDE_COLUMNS} columns) use a workgroup per column with a tree
+ * reduction; wide ones a thread per column.
  *
  * @module
  */
@@ -10,9 +12,11 @@
 import type { GpuContext, GpuTensor } from "../../../core/gpu.ts";
 import { dispatch, getPipeline, writeUniforms } from "../../_runtime.ts";
 import { checkHolds, checkMatrix, outputTensor, type ShapeLike } from "../_util.ts";
-import { COLUMN_SUM_WGSL } from "./reduce.wgsl.ts";
+import { COLUMN_SUM_WGSL, COLUMN_SUM_WIDE_WGSL } from "./reduce.wgsl.ts";
 
 const WORKGROUP_SIZE = 64;
+/** From this many columns on, one thread per column beats a workgroup per column. */
+export const WIDE_COLUMNS = 64;
 
 /** Arguments of {@linkcode columnSum}. */
 export interface ColumnSumArgs {
@@ -83,20 +87,22 @@ export async function columnSum(ctx: GpuContext, args: ColumnSumArgs): Promise<G
   const [rows, cols] = checkColumnSumArgs(args.x, offset, alpha);
   checkHolds("columnSum", "x", args.x);
   const out = outputTensor(ctx, "columnSum", args.out, [offset + cols], "column_sum:out");
+  const wide = cols >= WIDE_COLUMNS;
+  const label = wide ? "column_sum_wide" : "column_sum";
   const pipeline = await getPipeline(ctx, {
-    label: "column_sum",
-    code: COLUMN_SUM_WGSL,
+    label,
+    code: wide ? COLUMN_SUM_WIDE_WGSL : COLUMN_SUM_WGSL,
     constants: { WORKGROUP_SIZE },
   });
   dispatch(ctx, {
-    label: "column_sum",
+    label,
     pipeline,
     buffers: [
       args.x.buffer,
       out.buffer,
       writeUniforms(ctx, "column_sum", packColumnSumParams(rows, cols, offset, alpha)),
     ],
-    workgroups: cols,
+    workgroups: wide ? Math.ceil(cols / WORKGROUP_SIZE) : cols,
     encoder: args.encoder,
   });
   return { buffer: out.buffer, shape: [offset + cols], dtype: "f32" };

@@ -12,6 +12,10 @@
  * Bindings: 0 x (read), 1 out (read_write), 2 params (uniform {rows, cols, offset, alpha}).
  * Override: WORKGROUP_SIZE (a power of two, at most 256).
  *
+ * {@linkcode COLUMN_SUM_WIDE_WGSL} is the variant for wide matrices (many
+ * columns): one thread per column looping over the rows, so neighbouring
+ * threads read neighbouring addresses (a bias gradient `[20000, 256]`).
+ *
  * @module
  */
 
@@ -49,5 +53,33 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
     workgroupBarrier();
   }
   if (lid == 0u) { out[params.offset + c] = params.alpha * partial[0]; }
+}
+`;
+
+/** Column sums of a wide matrix: one thread per column, rows in order. */
+export const COLUMN_SUM_WIDE_WGSL: string = /* wgsl */ `
+override WORKGROUP_SIZE: u32 = 64u;
+
+struct Params {
+  rows: u32,
+  cols: u32,
+  offset: u32,
+  alpha: f32,
+}
+
+@group(0) @binding(0) var<storage, read> x: array<f32>;          // [R, C]
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;  // [offset + C]
+@group(0) @binding(2) var<uniform> params: Params;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>) {
+  let c = gid.x + gid.y * nwg.x * WORKGROUP_SIZE;
+  if (c >= params.cols) { return; }
+  var s = 0.0;
+  for (var r = 0u; r < params.rows; r = r + 1u) {
+    s = s + x[r * params.cols + c];
+  }
+  out[params.offset + c] = params.alpha * s;
 }
 `;

@@ -16,7 +16,7 @@ Deno.test("checkColumnSumArgs() rejects bad shapes and offsets", () => {
   assert.deepEqual([...new Uint32Array(packColumnSumParams(4, 5, 6, 1)).slice(0, 3)], [4, 5, 6]);
 });
 
-for (const [r, c] of [[1024, 14], [1, 1], [20000, 3], [7, 300], [65, 1]]) {
+for (const [r, c] of [[1024, 14], [1, 1], [20000, 3], [7, 300], [65, 1], [20000, 256], [3, 64]]) {
   gpuTest(`columnSum() matches columnSumRef() on [${r}, ${c}]`, async (gpu) => {
     const x = randomTensor([r, c], r + c);
     const out = await columnSum(gpu, { x: gpu.uploadTensor(x), alpha: 0.5 });
