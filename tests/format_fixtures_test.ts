@@ -29,11 +29,11 @@ import {
   scaleNiftiData,
 } from "../plugins/formats/mod.ts";
 import {
+  getTagNumber,
+  getTagNumbers,
+  getTagString,
   readTiffStructure,
   TAG,
-  tagNumber,
-  tagNumbers,
-  tagString,
 } from "../plugins/formats/tiff/ifd.ts";
 import { openFileSource } from "../plugins/formats/_io.ts";
 
@@ -494,15 +494,15 @@ async function checkTiffStack(e: Json): Promise<void> {
   assert.equal(structure.littleEndian ? "little" : "big", e.byte_order, "byte_order");
   assert.equal(structure.bigTiff, e.bigtiff, "bigtiff");
   const first = structure.ifds[0];
-  assert.deepEqual(tagNumbers(first, TAG.BitsPerSample), [e.bits_per_sample], "bits_per_sample");
-  assert.equal(tagNumber(first, TAG.SampleFormat, 1), e.sample_format, "sample_format");
-  assert.equal(tagNumber(first, TAG.Predictor, 1), e.predictor, "predictor");
-  assert.equal(tagNumber(first, TAG.Photometric), e.photometric, "photometric");
+  assert.deepEqual(getTagNumbers(first, TAG.BitsPerSample), [e.bits_per_sample], "bits_per_sample");
+  assert.equal(getTagNumber(first, TAG.SampleFormat, 1), e.sample_format, "sample_format");
+  assert.equal(getTagNumber(first, TAG.Predictor, 1), e.predictor, "predictor");
+  assert.equal(getTagNumber(first, TAG.Photometric), e.photometric, "photometric");
   assert.equal(first.tags.has(TAG.TileWidth), e.tiled, "tiled");
-  assert.equal(tagNumber(first, TAG.RowsPerStrip) ?? null, e.rows_per_strip, "rows_per_strip");
+  assert.equal(getTagNumber(first, TAG.RowsPerStrip) ?? null, e.rows_per_strip, "rows_per_strip");
   assert.deepEqual(
     first.tags.has(TAG.TileWidth)
-      ? [tagNumber(first, TAG.TileLength), tagNumber(first, TAG.TileWidth)]
+      ? [getTagNumber(first, TAG.TileLength), getTagNumber(first, TAG.TileWidth)]
       : null,
     e.tile_shape,
     "tile_shape",
@@ -569,44 +569,47 @@ async function checkWsi(e: Json): Promise<void> {
     for (const x of e.ifds) {
       const ifd = structure.ifds[x.ifd];
       const what = `IFD ${x.ifd}`;
-      assert.equal(tagNumber(ifd, TAG.ImageWidth), x.width, `${what} width`);
-      assert.equal(tagNumber(ifd, TAG.ImageLength), x.height, `${what} height`);
+      assert.equal(getTagNumber(ifd, TAG.ImageWidth), x.width, `${what} width`);
+      assert.equal(getTagNumber(ifd, TAG.ImageLength), x.height, `${what} height`);
       assert.equal(ifd.tags.has(TAG.TileWidth), x.tiled, `${what} tiled`);
       if (x.tile) {
-        assert.deepEqual([tagNumber(ifd, TAG.TileWidth), tagNumber(ifd, TAG.TileLength)], x.tile);
+        assert.deepEqual(
+          [getTagNumber(ifd, TAG.TileWidth), getTagNumber(ifd, TAG.TileLength)],
+          x.tile,
+        );
       }
       assert.equal(
-        tagNumber(ifd, TAG.RowsPerStrip) ?? null,
+        getTagNumber(ifd, TAG.RowsPerStrip) ?? null,
         x.rows_per_strip,
         `${what} rows_per_strip`,
       );
-      assert.equal(tagNumber(ifd, TAG.Compression), x.compression, `${what} compression`);
-      assert.equal(tagNumber(ifd, TAG.Photometric), x.photometric, `${what} photometric`);
+      assert.equal(getTagNumber(ifd, TAG.Compression), x.compression, `${what} compression`);
+      assert.equal(getTagNumber(ifd, TAG.Photometric), x.photometric, `${what} photometric`);
       assert.equal(
-        tagNumber(ifd, TAG.NewSubfileType, 0),
+        getTagNumber(ifd, TAG.NewSubfileType, 0),
         x.new_subfile_type,
         `${what} NewSubfileType`,
       );
       assert.equal(ifd.tags.has(TAG.JPEGTables), x.jpeg_tables_present, `${what} JPEGTables`);
-      const sub = tagNumbers(ifd, TAG.YCbCrSubsampling);
+      const sub = getTagNumbers(ifd, TAG.YCbCrSubsampling);
       assert.deepEqual(
         sub.length ? sub : null,
         x.ycbcr_subsampling_tag,
         `${what} YCbCrSubsampling tag`,
       );
       assert.equal(
-        tagString(ifd, TAG.ImageDescription) || null,
+        getTagString(ifd, TAG.ImageDescription) || null,
         x.image_description,
         `${what} description`,
       );
-      close(tagNumber(ifd, TAG.XResolution)!, x.x_resolution, `${what} XResolution`);
+      close(getTagNumber(ifd, TAG.XResolution)!, x.x_resolution, `${what} XResolution`);
       assert.equal(
-        tagNumber(ifd, TAG.ResolutionUnit, 2),
+        getTagNumber(ifd, TAG.ResolutionUnit, 2),
         x.resolution_unit,
         `${what} ResolutionUnit`,
       );
-      const offset = tagNumbers(ifd, TAG.TileOffsets)[0];
-      const count = tagNumbers(ifd, TAG.TileByteCounts)[0];
+      const offset = getTagNumbers(ifd, TAG.TileOffsets)[0];
+      const count = getTagNumbers(ifd, TAG.TileByteCounts)[0];
       const tile = jpegMarkers(await source.read(offset, count));
       assert.deepEqual(tile.markers, x.first_tile_jpeg.markers, `${what} first tile markers`);
       assert.deepEqual(

@@ -154,7 +154,7 @@ export function gunzipChecked(bytes: Uint8Array, path: string): Uint8Array {
   if (!isGzip(bytes)) {
     throw new FormatError(
       `Cannot decompress gzip data as the magic bytes must be 1f 8b: current bytes are ${
-        hexBytes(bytes.subarray(0, 2))
+        formatHexBytes(bytes.subarray(0, 2))
       }`,
       { path, offset: 0 },
     );
@@ -165,24 +165,33 @@ export function gunzipChecked(bytes: Uint8Array, path: string): Uint8Array {
       { path },
     );
   }
+  // The trailer's ISIZE (output size mod 2^32) sizes zlib's output buffer so
+  // the result is one allocation instead of chunks joined into a second
+  // copy. It is only a hint: bounded by deflate's maximum ratio (1032:1)
+  // and 1 GiB, a wrong or multi-member value just costs extra chunks.
+  const isize = new DataView(bytes.buffer, bytes.byteOffset + bytes.length - 4, 4).getUint32(
+    0,
+    true,
+  );
+  const chunkSize = Math.max(64 * 1024, Math.min(isize + 64, bytes.length * 1032, 2 ** 30));
   try {
-    const out = gunzipSync(bytes);
+    const out = gunzipSync(bytes, { chunkSize });
     return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
   } catch (cause) {
     throw new FormatError(
-      `Cannot decompress gzip data as it is truncated or corrupt: ${errorText(cause)}`,
+      `Cannot decompress gzip data as it is truncated or corrupt: ${getErrorText(cause)}`,
       { path, cause },
     );
   }
 }
 
 /** Formats bytes as space-separated hex for messages (`1f 8b`). */
-export function hexBytes(bytes: Uint8Array): string {
+export function formatHexBytes(bytes: Uint8Array): string {
   return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join(" ") || "(none)";
 }
 
 /** The message of an unknown thrown value (libraries sometimes throw strings). */
-export function errorText(error: unknown): string {
+export function getErrorText(error: unknown): string {
   if (error instanceof Error) return error.message;
   if (typeof error === "object" && error !== null && "exception" in error) {
     return String((error as { exception: unknown }).exception);

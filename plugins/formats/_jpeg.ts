@@ -10,7 +10,7 @@
 
 import * as jpeg from "jpeg-js";
 import { FormatError } from "../../core/errors.ts";
-import { errorText, hexBytes } from "./_io.ts";
+import { formatHexBytes, getErrorText } from "./_io.ts";
 
 /** What the frame header of a JPEG stream says. */
 export interface JpegInfo {
@@ -56,7 +56,7 @@ export function scanJpeg(bytes: Uint8Array, path: string, what = "JPEG data"): J
   if (n < 4 || bytes[0] !== 0xff || bytes[1] !== 0xd8) {
     throw new FormatError(
       `Cannot read ${what} as it must start with the JPEG SOI marker ff d8: current bytes are ${
-        hexBytes(bytes.subarray(0, 2))
+        formatHexBytes(bytes.subarray(0, 2))
       }`,
       { path, offset: 0 },
     );
@@ -68,7 +68,7 @@ export function scanJpeg(bytes: Uint8Array, path: string, what = "JPEG data"): J
     if (bytes[at] !== 0xff) {
       throw new FormatError(
         `Cannot read ${what} as a marker was expected at byte ${at}: current byte is ${
-          hexBytes(bytes.subarray(at, at + 1))
+          formatHexBytes(bytes.subarray(at, at + 1))
         }`,
         { path, offset: at },
       );
@@ -203,7 +203,7 @@ export function decodeJpeg(
       maxMemoryUsageInMB: Math.max(512, Math.ceil((pixels * 16) / 2 ** 20)),
     });
   } catch (cause) {
-    throw new FormatError(`Cannot decode ${what}: ${errorText(cause)}`, { path, cause });
+    throw new FormatError(`Cannot decode ${what}: ${getErrorText(cause)}`, { path, cause });
   }
   if (
     decoded.width !== info.width || decoded.height !== info.height ||

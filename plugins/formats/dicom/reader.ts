@@ -16,7 +16,7 @@ import dicomParser from "dicom-parser";
 import { inflateRawSync } from "node:zlib";
 import { FormatError } from "../../../core/errors.ts";
 import type { Image2D } from "../../../core/plugin.ts";
-import { errorText, HOST_LITTLE_ENDIAN, readFileBytes, swapBytesInPlace } from "../_io.ts";
+import { getErrorText, HOST_LITTLE_ENDIAN, readFileBytes, swapBytesInPlace } from "../_io.ts";
 import { decodeJpeg } from "../_jpeg.ts";
 
 /** Transfer syntaxes whose pixel data this reader decodes. */
@@ -210,7 +210,7 @@ function parseDataSet(bytes: Uint8Array, path: string, untilPixels: boolean): Da
         try {
           inflated = new Uint8Array(inflateRawSync(array.subarray(position)));
         } catch (cause) {
-          throw new FormatError(`Cannot inflate deflated DICOM data set: ${errorText(cause)}`, {
+          throw new FormatError(`Cannot inflate deflated DICOM data set: ${getErrorText(cause)}`, {
             path,
             offset: position,
             cause,
@@ -224,7 +224,7 @@ function parseDataSet(bytes: Uint8Array, path: string, untilPixels: boolean): Da
     });
   } catch (cause) {
     if (cause instanceof FormatError) throw cause;
-    throw new FormatError(`Cannot parse DICOM data set: ${errorText(cause)}`, { path, cause });
+    throw new FormatError(`Cannot parse DICOM data set: ${getErrorText(cause)}`, { path, cause });
   }
 }
 
@@ -443,7 +443,7 @@ function decodeJpegFrames(
         stream = lib.readEncapsulatedImageFrame(ds, element, frame, bot);
       }
     } catch (cause) {
-      throw new FormatError(`Cannot read DICOM JPEG frame ${frame}: ${errorText(cause)}`, {
+      throw new FormatError(`Cannot read DICOM JPEG frame ${frame}: ${getErrorText(cause)}`, {
         path,
         cause,
       });

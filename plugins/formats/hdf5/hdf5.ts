@@ -19,7 +19,7 @@
  */
 
 import { FormatError } from "../../../core/errors.ts";
-import { errorText, hexBytes, openFileSource } from "../_io.ts";
+import { formatHexBytes, getErrorText, openFileSource } from "../_io.ts";
 
 /** Typed arrays an HDF5 numeric dataset is read into. */
 export type Hdf5TypedArray =
@@ -161,7 +161,7 @@ async function loadModule(kind: "node" | "memory"): Promise<H5Module> {
 
 /** Short HDF5 error text: the innermost message of an HDF5-DIAG stack. */
 function hdf5Message(error: unknown): string {
-  const text = errorText(error);
+  const text = getErrorText(error);
   const lines = [...text.matchAll(/#\d+: .*? in [\w]+\(\): (.*)/g)].map((m) => m[1].trim());
   return lines.length > 0 ? lines[lines.length - 1] : text.split("\n")[0];
 }
@@ -343,7 +343,7 @@ export async function openHdf5(path: string): Promise<Hdf5File> {
       const head = await source.read(0, Math.min(8, source.size));
       throw new FormatError(
         `Cannot open HDF5 file as the signature 89 48 44 46 0d 0a 1a 0a must be at byte 0 (or after a user block): current bytes are ${
-          hexBytes(head)
+          formatHexBytes(head)
         }`,
         { path, offset: 0 },
       );
@@ -388,7 +388,7 @@ export async function openHdf5Bytes(bytes: Uint8Array, path: string): Promise<Hd
   if (!found) {
     throw new FormatError(
       `Cannot open HDF5 file as the signature 89 48 44 46 0d 0a 1a 0a must be at byte 0 (or after a user block): current bytes are ${
-        hexBytes(bytes.subarray(0, 8))
+        formatHexBytes(bytes.subarray(0, 8))
       }`,
       { path, offset: 0 },
     );

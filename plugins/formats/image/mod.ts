@@ -19,7 +19,7 @@
  */
 
 import { FormatError } from "../../../core/errors.ts";
-import { hexBytes, readFileBytes } from "../_io.ts";
+import { formatHexBytes, readFileBytes } from "../_io.ts";
 import { parseJpeg } from "./jpeg.ts";
 import { parsePng } from "./png.ts";
 import type { RasterImage } from "./types.ts";
@@ -45,7 +45,7 @@ export function parseImage(bytes: Uint8Array, path: string): RasterImage {
   if (bytes[0] === 0xff && bytes[1] === 0xd8) return parseJpeg(bytes, path);
   throw new FormatError(
     `Cannot read image as it is neither PNG (89 50 4e 47) nor JPEG (ff d8): current bytes are ${
-      hexBytes(bytes.subarray(0, 4))
+      formatHexBytes(bytes.subarray(0, 4))
     }`,
     { path, offset: 0 },
   );

@@ -14,7 +14,7 @@
 import * as fastPng from "fast-png";
 import { inflateSync } from "node:zlib";
 import { FormatError } from "../../../core/errors.ts";
-import { errorText, hexBytes, readFileBytes } from "../_io.ts";
+import { formatHexBytes, getErrorText, readFileBytes } from "../_io.ts";
 import type { RasterImage } from "./types.ts";
 
 const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -52,7 +52,7 @@ export function parsePngHeader(bytes: Uint8Array, path: string): PngHeader {
   if (bytes.length < 8 || SIGNATURE.some((b, i) => bytes[i] !== b)) {
     throw new FormatError(
       `Cannot read PNG as the signature must be 89 50 4e 47 0d 0a 1a 0a: current bytes are ${
-        hexBytes(bytes.subarray(0, 8))
+        formatHexBytes(bytes.subarray(0, 8))
       }`,
       { path, offset: 0 },
     );
@@ -194,7 +194,7 @@ function decodeAdam7LowBit(bytes: Uint8Array, header: PngHeader, path: string): 
     data = new Uint8Array(inflated.buffer, inflated.byteOffset, inflated.byteLength);
   } catch (cause) {
     throw new FormatError(
-      `Cannot decode PNG as its compressed data is corrupt: ${errorText(cause)}`,
+      `Cannot decode PNG as its compressed data is corrupt: ${getErrorText(cause)}`,
       {
         path,
         cause,
@@ -340,7 +340,7 @@ export function parsePng(bytes: Uint8Array, path: string): RasterImage {
     try {
       decoded = fastPng.decode(bytes, { checkCrc: true });
     } catch (cause) {
-      throw new FormatError(`Cannot decode PNG: ${errorText(cause)}`, { path, cause });
+      throw new FormatError(`Cannot decode PNG: ${getErrorText(cause)}`, { path, cause });
     }
     const expected = bitDepth < 8
       ? Math.ceil((width * bitDepth) / 8) * height * sourceChannels

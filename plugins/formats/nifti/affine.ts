@@ -40,12 +40,12 @@ export interface Quaternion {
 }
 
 /** Returns the 4×4 identity matrix. */
-export function identity4(): Mat4 {
+export function createIdentity4(): Mat4 {
   return [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]];
 }
 
 /** Multiplies two 4×4 matrices. */
-export function multiply4(a: Mat4, b: Mat4): Mat4 {
+export function multiplyMat4(a: Mat4, b: Mat4): Mat4 {
   const out: Mat4 = [[0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]];
   for (let i = 0; i < 4; i++) {
     for (let j = 0; j < 4; j++) {
@@ -67,13 +67,13 @@ export function multiply4(a: Mat4, b: Mat4): Mat4 {
  *
  * @example The identity quaternion gives a diagonal matrix
  * ```ts
- * import { quaternToAffine } from "./affine.ts";
+ * import { convertQuaternToAffine } from "./affine.ts";
  * import assert from "node:assert/strict";
- * const m = quaternToAffine({ b: 0, c: 0, d: 0, offset: [1, 2, 3], pixdim: [2, 2, 2], qfac: 1 });
+ * const m = convertQuaternToAffine({ b: 0, c: 0, d: 0, offset: [1, 2, 3], pixdim: [2, 2, 2], qfac: 1 });
  * assert.deepEqual(m, [[2, 0, 0, 1], [0, 2, 0, 2], [0, 0, 2, 3], [0, 0, 0, 1]]);
  * ```
  */
-export function quaternToAffine(q: Quaternion): Mat4 {
+export function convertQuaternToAffine(q: Quaternion): Mat4 {
   const { b, c, d } = q;
   const w2 = 1 - (b * b + c * c + d * d);
   const a = w2 > 0 ? Math.sqrt(w2) : 0;
@@ -127,7 +127,7 @@ function inverse3(m: number[][]): number[][] {
  * Newton iteration, as `nifti_mat33_polar`). A singular input is nudged
  * until it is invertible.
  */
-export function polar3(m: readonly (readonly number[])[]): number[][] {
+export function computePolar3(m: readonly (readonly number[])[]): number[][] {
   let x = m.map((r) => [...r]);
   let tries = 0;
   while (Math.abs(det3(x)) < 1e-12 && tries < 10) {
@@ -153,14 +153,14 @@ export function polar3(m: readonly (readonly number[])[]): number[][] {
  *
  * @example Round trip through the quaternion form
  * ```ts
- * import { affineToQuatern, quaternToAffine } from "./affine.ts";
+ * import { convertAffineToQuatern, convertQuaternToAffine } from "./affine.ts";
  * import assert from "node:assert/strict";
  * const affine = [[-0.8, 0, 0, 25], [0, -0.8, 0, 22], [0, 0, 3, -180], [0, 0, 0, 1]];
- * const back = quaternToAffine(affineToQuatern(affine));
+ * const back = convertQuaternToAffine(convertAffineToQuatern(affine));
  * for (let i = 0; i < 4; i++) for (let j = 0; j < 4; j++) assert.ok(Math.abs(back[i][j] - affine[i][j]) < 1e-12);
  * ```
  */
-export function affineToQuatern(affine: readonly (readonly number[])[]): Quaternion {
+export function convertAffineToQuatern(affine: readonly (readonly number[])[]): Quaternion {
   const r = [0, 1, 2].map((i) => [affine[i][0], affine[i][1], affine[i][2]]);
   const pixdim: [number, number, number] = [0, 0, 0];
   for (let j = 0; j < 3; j++) {
@@ -172,7 +172,7 @@ export function affineToQuatern(affine: readonly (readonly number[])[]): Quatern
     pixdim[j] = n;
     for (let i = 0; i < 3; i++) r[i][j] /= n;
   }
-  const p = polar3(r);
+  const p = computePolar3(r);
   let qfac: 1 | -1 = 1;
   if (det3(p) <= 0) {
     qfac = -1;
@@ -230,20 +230,20 @@ export function affineToQuatern(affine: readonly (readonly number[])[]): Quatern
  *
  * @example An LPS affine
  * ```ts
- * import { affineOrientation } from "./affine.ts";
+ * import { getAffineOrientation } from "./affine.ts";
  * import assert from "node:assert/strict";
- * const o = affineOrientation([[-1, 0, 0, 0], [0, -1, 0, 0], [0, 0, 3, 0], [0, 0, 0, 1]]);
+ * const o = getAffineOrientation([[-1, 0, 0, 0], [0, -1, 0, 0], [0, 0, 3, 0], [0, 0, 0, 1]]);
  * assert.deepEqual(o, [{ axis: 0, flip: -1 }, { axis: 1, flip: -1 }, { axis: 2, flip: 1 }]);
  * ```
  */
-export function affineOrientation(affine: readonly (readonly number[])[]): AxisOrientation[] {
+export function getAffineOrientation(affine: readonly (readonly number[])[]): AxisOrientation[] {
   const rs = [0, 1, 2].map((i) => [affine[i][0], affine[i][1], affine[i][2]]);
   for (let j = 0; j < 3; j++) {
     const n = Math.hypot(rs[0][j], rs[1][j], rs[2][j]) || 1;
     for (let i = 0; i < 3; i++) rs[i][j] /= n;
   }
   const singular = Math.abs(det3(rs)) < 1e-9;
-  const r = singular ? rs : polar3(rs);
+  const r = singular ? rs : computePolar3(rs);
   const out: AxisOrientation[] = [];
   const used = [false, false, false];
   for (let j = 0; j < 3; j++) {
@@ -276,13 +276,13 @@ const CODES = [["L", "R"], ["P", "A"], ["I", "S"]];
  *
  * @example
  * ```ts
- * import { orientationCode } from "./affine.ts";
+ * import { getOrientationCode } from "./affine.ts";
  * import assert from "node:assert/strict";
- * assert.equal(orientationCode([[-2, 0, 0, 0], [0, 2, 0, 0], [0, 0, 2, 0], [0, 0, 0, 1]]), "LAS");
+ * assert.equal(getOrientationCode([[-2, 0, 0, 0], [0, 2, 0, 0], [0, 0, 2, 0], [0, 0, 0, 1]]), "LAS");
  * ```
  */
-export function orientationCode(affine: readonly (readonly number[])[]): string {
-  return affineOrientation(affine).map((o) => CODES[o.axis][o.flip > 0 ? 1 : 0]).join("");
+export function getOrientationCode(affine: readonly (readonly number[])[]): string {
+  return getAffineOrientation(affine).map((o) => CODES[o.axis][o.flip > 0 ? 1 : 0]).join("");
 }
 
 /** How to move a 3D grid to canonical RAS+ voxel order. */
@@ -304,19 +304,19 @@ export interface CanonicalTransform {
  *
  * @example An LPS grid only needs its first two axes reversed
  * ```ts
- * import { canonicalTransform } from "./affine.ts";
+ * import { getCanonicalTransform } from "./affine.ts";
  * import assert from "node:assert/strict";
- * const t = canonicalTransform([[-1, 0, 0, 10], [0, -1, 0, 20], [0, 0, 1, 0], [0, 0, 0, 1]], [11, 21, 5]);
+ * const t = getCanonicalTransform([[-1, 0, 0, 10], [0, -1, 0, 20], [0, 0, 1, 0], [0, 0, 0, 1]], [11, 21, 5]);
  * assert.deepEqual(t.sourceAxis, [0, 1, 2]);
  * assert.deepEqual(t.reversed, [true, true, false]);
  * assert.deepEqual(t.affine[0], [1, 0, 0, 0]);
  * ```
  */
-export function canonicalTransform(
+export function getCanonicalTransform(
   affine: readonly (readonly number[])[],
   shape: readonly [number, number, number],
 ): CanonicalTransform {
-  const ornt = affineOrientation(affine);
+  const ornt = getAffineOrientation(affine);
   const sourceAxis: [number, number, number] = [0, 1, 2];
   const reversed: [boolean, boolean, boolean] = [false, false, false];
   for (let a = 0; a < 3; a++) {
@@ -334,7 +334,7 @@ export function canonicalTransform(
   return {
     sourceAxis,
     reversed,
-    affine: multiply4(full, m),
+    affine: multiplyMat4(full, m),
     shape: [shape[sourceAxis[0]], shape[sourceAxis[1]], shape[sourceAxis[2]]],
   };
 }

@@ -20,15 +20,15 @@
  */
 
 export {
-  affineOrientation,
-  affineToQuatern,
   type AxisOrientation,
   type CanonicalTransform,
-  canonicalTransform,
+  convertAffineToQuatern,
+  convertQuaternToAffine,
+  getAffineOrientation,
+  getCanonicalTransform,
+  getOrientationCode,
   type Mat4,
-  orientationCode,
   type Quaternion,
-  quaternToAffine,
 } from "./affine.ts";
 export {
   convertNiftiToVolume,

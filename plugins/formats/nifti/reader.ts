@@ -20,14 +20,19 @@ import * as nifti from "nifti-reader-js";
 import { FormatError } from "../../../core/errors.ts";
 import type { Volume } from "../../../core/plugin.ts";
 import {
-  errorText,
+  getErrorText,
   gunzipChecked,
   HOST_LITTLE_ENDIAN,
   isGzip,
   readFileBytes,
   swapBytesInPlace,
 } from "../_io.ts";
-import { canonicalTransform, type Mat4, orientationCode, quaternToAffine } from "./affine.ts";
+import {
+  convertQuaternToAffine,
+  getCanonicalTransform,
+  getOrientationCode,
+  type Mat4,
+} from "./affine.ts";
 
 /** The element types a NIfTI file can hold that this reader decodes. */
 export type NiftiDataType =
@@ -294,7 +299,7 @@ function decodeHeaderFields(bytes: Uint8Array, version: 1 | 2, path: string): an
     header.readHeader(headerBuffer);
     return header;
   } catch (cause) {
-    throw new FormatError(`Cannot decode NIfTI-${version} header: ${errorText(cause)}`, {
+    throw new FormatError(`Cannot decode NIfTI-${version} header: ${getErrorText(cause)}`, {
       path,
       offset: 0,
       cause,
@@ -420,7 +425,7 @@ export function parseNiftiHeader(bytes: Uint8Array, path: string): NiftiHeader {
 
 /** The qform matrix of a header (quaternion, pixdim, qfac = sign of pixdim[0]). */
 export function getNiftiQformAffine(header: NiftiHeader): Mat4 {
-  return quaternToAffine({
+  return convertQuaternToAffine({
     b: header.quatern[0],
     c: header.quatern[1],
     d: header.quatern[2],
@@ -569,7 +574,7 @@ function decodeNifti(
     affineSource: source,
     sformAffine,
     qformAffine: getNiftiQformAffine(header),
-    orientation: orientationCode(affine),
+    orientation: getOrientationCode(affine),
     scaling,
   };
   return options.canonical ? reorientNiftiToCanonical(image) : image;
@@ -598,7 +603,7 @@ function decodeNifti(
 export function reorientNiftiToCanonical(image: NiftiImage): NiftiImage {
   const s = image.shape;
   const spatial: [number, number, number] = [s[0], s[1] ?? 1, s[2] ?? 1];
-  const t = canonicalTransform(image.affine, spatial);
+  const t = getCanonicalTransform(image.affine, spatial);
   const identity = t.sourceAxis.every((a, i) => a === i) && t.reversed.every((r) => !r);
   if (identity) return image;
   const rest = s.slice(3).reduce((a, b) => a * b, 1);
@@ -631,7 +636,7 @@ export function reorientNiftiToCanonical(image: NiftiImage): NiftiImage {
     data: out as NiftiTypedArray,
     spacing: [spacing[t.sourceAxis[0]], spacing[t.sourceAxis[1]], spacing[t.sourceAxis[2]]],
     affine: t.affine,
-    orientation: orientationCode(t.affine),
+    orientation: getOrientationCode(t.affine),
   };
 }
 

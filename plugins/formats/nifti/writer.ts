@@ -12,7 +12,7 @@
 
 import { gzipSync } from "node:zlib";
 import { HOST_LITTLE_ENDIAN } from "../_io.ts";
-import { affineToQuatern, type Mat4 } from "./affine.ts";
+import { convertAffineToQuatern, type Mat4 } from "./affine.ts";
 import {
   getNiftiDataTypeBytes,
   getNiftiDataTypeCode,
@@ -193,7 +193,7 @@ export function encodeNifti(data: NiftiWritableArray, options: EncodeNiftiOption
   const code = getNiftiDataTypeCode(type);
   const bytesPer = getNiftiDataTypeBytes(type);
   const affine = toAffine(options.affine);
-  const q = affineToQuatern(affine);
+  const q = convertAffineToQuatern(affine);
   const voxOffset = 352;
   const out = new Uint8Array(voxOffset + count * bytesPer);
   const v = new DataView(out.buffer);

@@ -9,7 +9,7 @@
  */
 
 import { FormatError } from "../../../core/errors.ts";
-import { type ByteSource, checkRange, hexBytes } from "../_io.ts";
+import { type ByteSource, checkRange, formatHexBytes } from "../_io.ts";
 
 /** Tag numbers used by the readers and writers. */
 export const TAG = {
@@ -189,7 +189,7 @@ export async function readTiffStructure(source: ByteSource): Promise<TiffFile> {
   if (order !== "II" && order !== "MM") {
     throw new FormatError(
       `Cannot read TIFF as the byte-order mark must be "II" or "MM": current bytes are ${
-        hexBytes(head.subarray(0, 4))
+        formatHexBytes(head.subarray(0, 4))
       }`,
       { path, offset: 0 },
     );
@@ -276,29 +276,29 @@ export async function readTiffStructure(source: ByteSource): Promise<TiffFile> {
 }
 
 /** The first number of a tag, or `fallback` when absent. */
-export function tagNumber(ifd: TiffIfd, tag: number, fallback: number): number;
+export function getTagNumber(ifd: TiffIfd, tag: number, fallback: number): number;
 /** The first number of a tag, or undefined when absent. */
-export function tagNumber(ifd: TiffIfd, tag: number): number | undefined;
-export function tagNumber(ifd: TiffIfd, tag: number, fallback?: number): number | undefined {
+export function getTagNumber(ifd: TiffIfd, tag: number): number | undefined;
+export function getTagNumber(ifd: TiffIfd, tag: number, fallback?: number): number | undefined {
   const v = ifd.tags.get(tag);
   if (Array.isArray(v) && v.length > 0) return v[0];
   return fallback;
 }
 
 /** The numbers of a tag (empty when absent or not numeric). */
-export function tagNumbers(ifd: TiffIfd, tag: number): number[] {
+export function getTagNumbers(ifd: TiffIfd, tag: number): number[] {
   const v = ifd.tags.get(tag);
   return Array.isArray(v) ? v : [];
 }
 
 /** The string of an ASCII tag ("" when absent). */
-export function tagString(ifd: TiffIfd, tag: number): string {
+export function getTagString(ifd: TiffIfd, tag: number): string {
   const v = ifd.tags.get(tag);
   return typeof v === "string" ? v : "";
 }
 
 /** The raw bytes of an UNDEFINED/BYTE tag (e.g. JPEGTables), or undefined. */
-export function tagBytes(ifd: TiffIfd, tag: number): Uint8Array | undefined {
+export function getTagBytes(ifd: TiffIfd, tag: number): Uint8Array | undefined {
   const v = ifd.tags.get(tag);
   if (v instanceof Uint8Array) return v;
   if (Array.isArray(v)) return Uint8Array.from(v);
@@ -330,8 +330,8 @@ export interface TiffBlocks {
  */
 export function getTiffBlocks(file: TiffFile, ifd: TiffIfd, what: string): TiffBlocks {
   const path = file.path;
-  const width = tagNumber(ifd, TAG.ImageWidth, 0);
-  const height = tagNumber(ifd, TAG.ImageLength, 0);
+  const width = getTagNumber(ifd, TAG.ImageWidth, 0);
+  const height = getTagNumber(ifd, TAG.ImageLength, 0);
   if (!(width > 0) || !(height > 0)) {
     throw new FormatError(
       `Cannot read ${what} as ImageWidth and ImageLength must be positive: current size is ${width}x${height}`,
@@ -339,10 +339,10 @@ export function getTiffBlocks(file: TiffFile, ifd: TiffIfd, what: string): TiffB
     );
   }
   const tiled = ifd.tags.has(TAG.TileWidth);
-  const blockWidth = tiled ? tagNumber(ifd, TAG.TileWidth, 0) : width;
+  const blockWidth = tiled ? getTagNumber(ifd, TAG.TileWidth, 0) : width;
   const blockHeight = tiled
-    ? tagNumber(ifd, TAG.TileLength, 0)
-    : Math.min(tagNumber(ifd, TAG.RowsPerStrip, height), height);
+    ? getTagNumber(ifd, TAG.TileLength, 0)
+    : Math.min(getTagNumber(ifd, TAG.RowsPerStrip, height), height);
   if (!(blockWidth > 0) || !(blockHeight > 0)) {
     throw new FormatError(
       `Cannot read ${what} as its ${
@@ -353,10 +353,10 @@ export function getTiffBlocks(file: TiffFile, ifd: TiffIfd, what: string): TiffB
   }
   const across = Math.ceil(width / blockWidth);
   const down = Math.ceil(height / blockHeight);
-  const planar = tagNumber(ifd, TAG.PlanarConfiguration, 1);
-  const planes = planar === 2 ? tagNumber(ifd, TAG.SamplesPerPixel, 1) : 1;
-  const offsets = tagNumbers(ifd, tiled ? TAG.TileOffsets : TAG.StripOffsets);
-  const byteCounts = tagNumbers(ifd, tiled ? TAG.TileByteCounts : TAG.StripByteCounts);
+  const planar = getTagNumber(ifd, TAG.PlanarConfiguration, 1);
+  const planes = planar === 2 ? getTagNumber(ifd, TAG.SamplesPerPixel, 1) : 1;
+  const offsets = getTagNumbers(ifd, tiled ? TAG.TileOffsets : TAG.StripOffsets);
+  const byteCounts = getTagNumbers(ifd, tiled ? TAG.TileByteCounts : TAG.StripByteCounts);
   const expected = across * down * planes;
   if (offsets.length !== expected || byteCounts.length !== expected) {
     throw new FormatError(

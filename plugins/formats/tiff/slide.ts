@@ -19,17 +19,17 @@
 import { inflateSync } from "node:zlib";
 import { FormatError } from "../../../core/errors.ts";
 import type { Image2D } from "../../../core/plugin.ts";
-import { type ByteSource, createBytesSource, errorText, openFileSource } from "../_io.ts";
+import { type ByteSource, createBytesSource, getErrorText, openFileSource } from "../_io.ts";
 import { decodeJpeg } from "../_jpeg.ts";
 import {
   COMPRESSION_NAMES,
+  getTagBytes,
+  getTagNumber,
+  getTagNumbers,
+  getTagString,
   getTiffBlocks,
   readTiffStructure,
   TAG,
-  tagBytes,
-  tagNumber,
-  tagNumbers,
-  tagString,
   type TiffBlocks,
   type TiffFile,
   type TiffIfd,
@@ -138,8 +138,8 @@ function parseAperioMpp(description: string): number | undefined {
 }
 
 function resolutionMpp(ifd: TiffIfd, tag: number): number | undefined {
-  const unit = tagNumber(ifd, TAG.ResolutionUnit, 2);
-  const res = tagNumber(ifd, tag);
+  const unit = getTagNumber(ifd, TAG.ResolutionUnit, 2);
+  const res = getTagNumber(ifd, tag);
   if (!res || !(res > 0) || !Number.isFinite(res)) return undefined;
   if (unit === 3) return 10000 / res;
   if (unit === 2) return 25400 / res;
@@ -147,11 +147,11 @@ function resolutionMpp(ifd: TiffIfd, tag: number): number | undefined {
 }
 
 function associatedName(ifd: TiffIfd, position: number): string {
-  const d = tagString(ifd, TAG.ImageDescription).toLowerCase();
+  const d = getTagString(ifd, TAG.ImageDescription).toLowerCase();
   if (d.includes("label")) return "label";
   if (d.includes("macro")) return "macro";
   if (d.includes("thumbnail")) return "thumbnail";
-  const subfile = tagNumber(ifd, TAG.NewSubfileType, 0);
+  const subfile = getTagNumber(ifd, TAG.NewSubfileType, 0);
   if (subfile === 9) return "macro";
   return position === 1 ? "thumbnail" : "label";
 }
@@ -161,9 +161,9 @@ function describeSlide(
 ): { levels: LevelState[]; associated: SlideAssociatedImage[] } {
   const path = file.path;
   const tiled = file.ifds.filter((ifd) => ifd.tags.has(TAG.TileWidth));
-  const named = (ifd: TiffIfd) => /label|macro/i.test(tagString(ifd, TAG.ImageDescription));
+  const named = (ifd: TiffIfd) => /label|macro/i.test(getTagString(ifd, TAG.ImageDescription));
   const candidates = tiled.filter((ifd) =>
-    !named(ifd) && (tagNumber(ifd, TAG.NewSubfileType, 0) & 4) === 0
+    !named(ifd) && (getTagNumber(ifd, TAG.NewSubfileType, 0) & 4) === 0
   );
   if (candidates.length === 0) {
     throw new FormatError(
@@ -172,25 +172,25 @@ function describeSlide(
     );
   }
   const size = (ifd: TiffIfd) =>
-    tagNumber(ifd, TAG.ImageWidth, 0) * tagNumber(ifd, TAG.ImageLength, 0);
+    getTagNumber(ifd, TAG.ImageWidth, 0) * getTagNumber(ifd, TAG.ImageLength, 0);
   const base = candidates.reduce((a, b) => (size(b) > size(a) ? b : a));
-  const w0 = tagNumber(base, TAG.ImageWidth, 0);
-  const h0 = tagNumber(base, TAG.ImageLength, 0);
+  const w0 = getTagNumber(base, TAG.ImageWidth, 0);
+  const h0 = getTagNumber(base, TAG.ImageLength, 0);
   const levelIfds = candidates.filter((ifd) => {
-    const w = tagNumber(ifd, TAG.ImageWidth, 0);
-    const h = tagNumber(ifd, TAG.ImageLength, 0);
+    const w = getTagNumber(ifd, TAG.ImageWidth, 0);
+    const h = getTagNumber(ifd, TAG.ImageLength, 0);
     if (w < 1 || h < 1 || w > w0 || h > h0) return false;
     // a level's sides are level 0's divided by one factor (rounded either way)
     const d = w0 / w;
     return ifd === base || (Math.abs(h * d - h0) <= d + 1 && Math.abs(h0 / h - d) / d < 0.05);
   }).sort((a, b) => size(b) - size(a));
-  const description = tagString(base, TAG.ImageDescription);
+  const description = getTagString(base, TAG.ImageDescription);
   const aperio = parseAperioMpp(description);
   const mpp0x = aperio ?? resolutionMpp(base, TAG.XResolution);
   const mpp0y = aperio ?? resolutionMpp(base, TAG.YResolution) ?? mpp0x;
   const levels: LevelState[] = levelIfds.map((ifd, index) => {
     const what = `slide level ${index} (TIFF page ${ifd.index})`;
-    const compression = tagNumber(ifd, TAG.Compression, 1);
+    const compression = getTagNumber(ifd, TAG.Compression, 1);
     if (!SLIDE_COMPRESSIONS.includes(compression)) {
       throw new FormatError(
         `Cannot open ${what} as tile compression ${compression} (${
@@ -199,8 +199,8 @@ function describeSlide(
         { path, offset: ifd.offset },
       );
     }
-    const bits = tagNumbers(ifd, TAG.BitsPerSample);
-    const spp = tagNumber(ifd, TAG.SamplesPerPixel, 1);
+    const bits = getTagNumbers(ifd, TAG.BitsPerSample);
+    const spp = getTagNumber(ifd, TAG.SamplesPerPixel, 1);
     if (bits.some((b) => b !== 8) || (spp !== 3 && spp !== 4 && spp !== 1)) {
       throw new FormatError(
         `Cannot open ${what} as tiles must hold 8-bit grey, RGB or RGBA samples: current BitsPerSample is [${
@@ -209,13 +209,13 @@ function describeSlide(
         { path, offset: ifd.offset },
       );
     }
-    if (tagNumber(ifd, TAG.PlanarConfiguration, 1) === 2 && spp > 1) {
+    if (getTagNumber(ifd, TAG.PlanarConfiguration, 1) === 2 && spp > 1) {
       throw new FormatError(`Cannot open ${what} as planar (separate) tiles are unsupported`, {
         path,
         offset: ifd.offset,
       });
     }
-    const photometric = tagNumber(ifd, TAG.Photometric, spp === 1 ? 1 : 2);
+    const photometric = getTagNumber(ifd, TAG.Photometric, spp === 1 ? 1 : 2);
     if (compression !== 7 && photometric === 6) {
       throw new FormatError(`Cannot open ${what} as YCbCr is only supported inside JPEG tiles`, {
         path,
@@ -223,18 +223,18 @@ function describeSlide(
       });
     }
     const blocks = getTiffBlocks(file, ifd, what);
-    const width = tagNumber(ifd, TAG.ImageWidth, 0);
-    const height = tagNumber(ifd, TAG.ImageLength, 0);
+    const width = getTagNumber(ifd, TAG.ImageWidth, 0);
+    const height = getTagNumber(ifd, TAG.ImageLength, 0);
     const downsample = (w0 / width + h0 / height) / 2;
     const ownX = resolutionMpp(ifd, TAG.XResolution);
     const ownY = resolutionMpp(ifd, TAG.YResolution);
     return {
       ifd,
       blocks,
-      jpegTables: tagBytes(ifd, TAG.JPEGTables),
+      jpegTables: getTagBytes(ifd, TAG.JPEGTables),
       photometric,
       samplesPerPixel: spp,
-      predictor: tagNumber(ifd, TAG.Predictor, 1),
+      predictor: getTagNumber(ifd, TAG.Predictor, 1),
       level: {
         index,
         ifd: ifd.index,
@@ -259,8 +259,8 @@ function describeSlide(
   const associated = file.ifds.filter((ifd) => !levelSet.has(ifd)).map((ifd) => ({
     name: associatedName(ifd, ifd.index),
     ifd: ifd.index,
-    width: tagNumber(ifd, TAG.ImageWidth, 0),
-    height: tagNumber(ifd, TAG.ImageLength, 0),
+    width: getTagNumber(ifd, TAG.ImageWidth, 0),
+    height: getTagNumber(ifd, TAG.ImageLength, 0),
   }));
   return { levels, associated };
 }
@@ -330,7 +330,7 @@ async function decodeTile(
     try {
       samples = new Uint8Array(inflateSync(raw));
     } catch (cause) {
-      throw new FormatError(`Cannot decode Deflate ${what}: ${errorText(cause)}`, {
+      throw new FormatError(`Cannot decode Deflate ${what}: ${getErrorText(cause)}`, {
         path,
         offset: blocks.offsets[index],
         cause,
@@ -370,7 +370,7 @@ async function decodeTile(
 function createSlide(source: ByteSource, file: TiffFile): Slide {
   const { levels, associated } = describeSlide(file);
   const base = levels[0];
-  const description = tagString(base.ifd, TAG.ImageDescription);
+  const description = getTagString(base.ifd, TAG.ImageDescription);
   let tilesDecoded = 0;
   const slide: Slide = {
     path: source.path,

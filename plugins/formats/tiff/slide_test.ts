@@ -224,3 +224,129 @@ Deno.test("Slide.readRegion() rejects JPEG tiles whose shared tables are missing
     /JPEG tile 0 of slide level 2/,
   );
 });
+
+// A 16×16 RGB JPEG written by Pillow with keep_rgb=True (Adobe APP14,
+// transform 0, components "R", "G", "B"), quadrants (200|40, 60|180, 90):
+//   im.save(b, "JPEG", quality=95, keep_rgb=True, subsampling=0)
+const PILLOW_RGB_JPEG =
+  "/9j/7gAOQWRvYmUAZAAAAAAA/9sAQwACAQEBAQECAQEBAgICAgIEAwICAgIFBAQDBAYFBgYGBQYGBgcJCAYHCQcGBggLCAkKCgoKCgYICwwLCgwJCgoK/8AAEQgAEAAQA1IRAEcRAEIRAP/EAB8AAAEFAQEBAQEBAAAAAAAAAAABAgMEBQYHCAkKC//EALUQAAIBAwMCBAMFBQQEAAABfQECAwAEEQUSITFBBhNRYQcicRQygZGhCCNCscEVUtHwJDNicoIJChYXGBkaJSYnKCkqNDU2Nzg5OkNERUZHSElKU1RVVldYWVpjZGVmZ2hpanN0dXZ3eHl6g4SFhoeIiYqSk5SVlpeYmZqio6Slpqeoqaqys7S1tre4ubrCw8TFxsfIycrS09TV1tfY2drh4uPk5ebn6Onq8fLz9PX29/j5+v/aAAwDUgBHAEIAAD8A/SCvzvr5nr+X+iiv6gK/eCiv5f6KK//Z";
+
+/** A one-tile, one-level tiled TIFF around a given JPEG tile stream (little-endian). */
+function oneTileTiff(tile: Uint8Array, photometric: number, tables?: Uint8Array): Uint8Array {
+  const entries: [number, number, number[] | Uint8Array][] = [
+    [256, 3, [16]],
+    [257, 3, [16]],
+    [258, 3, [8, 8, 8]],
+    [259, 3, [7]],
+    [262, 3, [photometric]],
+    [277, 3, [3]],
+    [284, 3, [1]],
+    [322, 3, [16]],
+    [323, 3, [16]],
+    [324, 4, [0]], // patched below
+    [325, 4, [tile.length]],
+  ];
+  if (tables) entries.push([347, 7, tables]);
+  const ifdAt = 8;
+  const ifdSize = 2 + entries.length * 12 + 4;
+  let extra = ifdAt + ifdSize;
+  const extras: [number, Uint8Array][] = [];
+  const out = new Uint8Array(extra + 6 + (tables?.length ?? 0) + tile.length + 8);
+  const v = new DataView(out.buffer);
+  out.set([0x49, 0x49, 42, 0, ifdAt, 0, 0, 0]);
+  v.setUint16(ifdAt, entries.length, true);
+  const tileAt = out.length - tile.length - 2;
+  entries.forEach(([tag, type, values], e) => {
+    const at = ifdAt + 2 + e * 12;
+    v.setUint16(at, tag, true);
+    v.setUint16(at + 2, type, true);
+    v.setUint32(at + 4, values.length, true);
+    const size = (type === 3 ? 2 : type === 4 ? 4 : 1) * values.length;
+    const target = size > 4 ? extra : at + 8;
+    if (size > 4) {
+      v.setUint32(at + 8, extra, true);
+      extra += size + (size & 1);
+    }
+    if (tag === 324) v.setUint32(target, tileAt, true);
+    else if (values instanceof Uint8Array) extras.push([target, values]);
+    else {values.forEach((x, i) => (type === 3
+        ? v.setUint16(target + i * 2, x, true)
+        : v.setUint32(target + i * 4, x, true))
+      );}
+  });
+  for (const [at, bytes] of extras) out.set(bytes, at);
+  out.set(tile, tileAt);
+  return out;
+}
+
+function splitTables(
+  stream: Uint8Array,
+  dropAdobe: boolean,
+): { tables: Uint8Array; body: Uint8Array } {
+  const tables: number[] = [0xff, 0xd8];
+  const body: number[] = [0xff, 0xd8];
+  for (let at = 2; at < stream.length;) {
+    const marker = stream[at + 1];
+    if (marker === 0xda) {
+      body.push(...stream.subarray(at));
+      break;
+    }
+    const segment = stream.subarray(at, at + 2 + ((stream[at + 2] << 8) | stream[at + 3]));
+    if (marker === 0xdb || marker === 0xc4) tables.push(...segment);
+    else if (!(dropAdobe && marker === 0xee)) body.push(...segment);
+    at += segment.length;
+  }
+  tables.push(0xff, 0xd9);
+  return { tables: new Uint8Array(tables), body: new Uint8Array(body) };
+}
+
+Deno.test("Slide.readRegion() decodes RGB-photometric JPEG tiles (Aperio style) without a YCbCr transform", async () => {
+  const jpeg = Uint8Array.from(atob(PILLOW_RGB_JPEG), (c) => c.charCodeAt(0));
+  const quadrants = [[[200, 60, 90], [40, 60, 90]], [[200, 180, 90], [40, 180, 90]]];
+  const variants = [
+    ["whole stream", oneTileTiff(jpeg, 2)],
+    [
+      "shared JPEGTables",
+      (() => {
+        const { tables, body } = splitTables(jpeg, false);
+        return oneTileTiff(body, 2, tables);
+      })(),
+    ],
+    [
+      "shared JPEGTables, no Adobe marker",
+      (() => {
+        const { tables, body } = splitTables(jpeg, true);
+        return oneTileTiff(body, 2, tables);
+      })(),
+    ],
+  ] as const;
+  for (const [what, bytes] of variants) {
+    const slide = await openSlideBytes(bytes, `${what}.tif`);
+    assert.equal(slide.levels[0].compression, 7);
+    const r = await slide.readRegion({ level: 0, x: 0, y: 0, width: 16, height: 16 });
+    for (const [qy, qx] of [[0, 0], [0, 1], [1, 0], [1, 1]]) {
+      const o = ((qy * 8 + 4) * 16 + qx * 8 + 4) * 3;
+      for (let c = 0; c < 3; c++) {
+        assert.ok(
+          Math.abs(r.data[o + c] - quadrants[qy][qx][c]) <= 3,
+          `${what}: quadrant ${qy},${qx} channel ${c} = ${r.data[o + c]}`,
+        );
+      }
+    }
+  }
+});
+
+Deno.test("openSlide() takes the Aperio MPP from ImageDescription", async () => {
+  const data = new Uint8Array(64 * 64 * 3).fill(230);
+  const bytes = encodePyramidTiff({ data, width: 64, height: 64 }, {
+    tileSize: 32,
+    downsamples: [1, 4],
+    mpp: 0.5,
+    description:
+      "Aperio Image Library v12.0.5\r\n64x64 [0,0 64x64] (32x32) JPEG/RGB Q=70|AppMag = 40|MPP = 0.2520",
+  });
+  const slide = await openSlideBytes(bytes, "aperio.svs");
+  assert.equal(slide.mppX, 0.252);
+  assert.ok(Math.abs(slide.levels[1].mppX! - 1.008) < 1e-12);
+  assert.match(slide.description, /AppMag = 40/);
+});

@@ -16,15 +16,15 @@
 import * as GeoTIFF from "geotiff";
 import { FormatError } from "../../../core/errors.ts";
 import type { Volume } from "../../../core/plugin.ts";
-import { createBytesSource, errorText, openFileSource } from "../_io.ts";
+import { createBytesSource, getErrorText, openFileSource } from "../_io.ts";
 import {
   COMPRESSION_NAMES,
+  getTagNumber,
+  getTagNumbers,
+  getTagString,
   getTiffBlocks,
   readTiffStructure,
   TAG,
-  tagNumber,
-  tagNumbers,
-  tagString,
   type TiffFile,
   type TiffIfd,
 } from "./ifd.ts";
@@ -131,7 +131,7 @@ interface PageLayout {
 function describePage(file: TiffFile, ifd: TiffIfd): PageLayout {
   const path = file.path;
   const what = `TIFF page ${ifd.index}`;
-  const compression = tagNumber(ifd, TAG.Compression, 1);
+  const compression = getTagNumber(ifd, TAG.Compression, 1);
   if (!STACK_COMPRESSIONS.includes(compression)) {
     throw new FormatError(
       `Cannot decode ${what} as compression ${compression} (${
@@ -140,10 +140,10 @@ function describePage(file: TiffFile, ifd: TiffIfd): PageLayout {
       { path, offset: ifd.offset },
     );
   }
-  const spp = tagNumber(ifd, TAG.SamplesPerPixel, 1);
-  const bitsList = tagNumbers(ifd, TAG.BitsPerSample);
+  const spp = getTagNumber(ifd, TAG.SamplesPerPixel, 1);
+  const bitsList = getTagNumbers(ifd, TAG.BitsPerSample);
   const bits = bitsList[0] ?? 1;
-  const format = tagNumber(ifd, TAG.SampleFormat, 1);
+  const format = getTagNumber(ifd, TAG.SampleFormat, 1);
   if (bitsList.some((b) => b !== bits)) {
     throw new FormatError(
       `Cannot decode ${what} as all samples must have the same bit depth: current BitsPerSample is [${
@@ -159,7 +159,7 @@ function describePage(file: TiffFile, ifd: TiffIfd): PageLayout {
       { path, offset: ifd.offset },
     );
   }
-  if (tagNumber(ifd, TAG.PlanarConfiguration, 1) === 2 && spp > 1) {
+  if (getTagNumber(ifd, TAG.PlanarConfiguration, 1) === 2 && spp > 1) {
     throw new FormatError(
       `Cannot decode ${what} as planar (separate) sample planes are unsupported`,
       {
@@ -169,8 +169,8 @@ function describePage(file: TiffFile, ifd: TiffIfd): PageLayout {
     );
   }
   const blocks = getTiffBlocks(file, ifd, what);
-  const width = tagNumber(ifd, TAG.ImageWidth, 0);
-  const height = tagNumber(ifd, TAG.ImageLength, 0);
+  const width = getTagNumber(ifd, TAG.ImageWidth, 0);
+  const height = getTagNumber(ifd, TAG.ImageLength, 0);
   if (compression === 1) {
     const bytesPer = ARRAY_TYPES[dtype].bytes * spp;
     for (let i = 0; i < blocks.offsets.length; i++) {
@@ -204,7 +204,7 @@ async function decodeStack(
 ): Promise<TiffStack> {
   const path = file.path;
   // Full-resolution pages only: not reduced (bit 0) and not a mask (bit 2).
-  const pages = file.ifds.filter((ifd) => (tagNumber(ifd, TAG.NewSubfileType, 0) & 5) === 0);
+  const pages = file.ifds.filter((ifd) => (getTagNumber(ifd, TAG.NewSubfileType, 0) & 5) === 0);
   const [start, end] = options.pages ?? [0, pages.length];
   if (
     !Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end > pages.length ||
@@ -238,7 +238,7 @@ async function decodeStack(
       const image = await tiff.getImage(ifd.index);
       raster = (await image.readRasters({ interleave: true })) as unknown as ArrayLike<number>;
     } catch (cause) {
-      throw new FormatError(`Cannot decode TIFF page ${ifd.index}: ${errorText(cause)}`, {
+      throw new FormatError(`Cannot decode TIFF page ${ifd.index}: ${getErrorText(cause)}`, {
         path,
         cause,
       });
@@ -260,7 +260,7 @@ async function decodeStack(
     ifdIndices: selected.map((ifd) => ifd.index),
     compression: first.compression,
     bigEndian: !file.littleEndian,
-    description: tagString(selected[0], TAG.ImageDescription),
+    description: getTagString(selected[0], TAG.ImageDescription),
   };
 }
 
@@ -295,7 +295,7 @@ export async function parseTiffStack(
       : bytes.slice().buffer;
     tiff = await GeoTIFF.fromArrayBuffer(buffer);
   } catch (cause) {
-    throw new FormatError(`Cannot open TIFF: ${errorText(cause)}`, { path, cause });
+    throw new FormatError(`Cannot open TIFF: ${getErrorText(cause)}`, { path, cause });
   }
   return await decodeStack(file, tiff, options);
 }
@@ -323,7 +323,7 @@ export async function readTiffStack(
     try {
       tiff = await GeoTIFF.fromFile(path);
     } catch (cause) {
-      throw new FormatError(`Cannot open TIFF: ${errorText(cause)}`, { path, cause });
+      throw new FormatError(`Cannot open TIFF: ${getErrorText(cause)}`, { path, cause });
     }
     try {
       return await decodeStack(file, tiff, options);
