@@ -10,12 +10,12 @@ import assert from "node:assert/strict";
 import { FormatError } from "../../core/errors.ts";
 
 /**
- * The folder of the shared format fixtures: `MEDPROBE_FORMAT_FIXTURES` when
- * set, else `../shared/fixtures/formats` relative to the repository root.
+ * The folder of the shared format fixtures, `../shared/fixtures/formats`
+ * relative to the repository root. Unit tests name particular files, so
+ * they ignore `MEDPROBE_FORMAT_FIXTURES` (which only redirects the
+ * manifest-driven suite in tests/format_fixtures_test.ts).
  */
 export function fixturesDir(): string {
-  const env = Deno.env.get("MEDPROBE_FORMAT_FIXTURES");
-  if (env) return env.endsWith("/") ? env : env + "/";
   return new URL("../../../shared/fixtures/formats/", import.meta.url).pathname;
 }
 
