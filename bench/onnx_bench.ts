@@ -160,7 +160,7 @@ async function speed(opts: { seconds: number; webgpu: boolean; wasm: boolean }):
         },
         b,
         opts.seconds,
-        5,
+        9,
       );
       oursRow.ips[b] = r.ips.ours;
       peerRow.ips[b] = r.ips.peer;
