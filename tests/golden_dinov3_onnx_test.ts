@@ -137,7 +137,7 @@ Deno.test("the generic onnx plugin on the exported DINOv3 model matches the fixt
       ),
     );
     const config = JSON.parse(await Deno.readTextFile(`${FIXTURE}/config.json`));
-    descriptor.outputs.tokens.registers = config.num_register_tokens;
+    descriptor.outputs.tokens.registers = config.num_register_tokens ?? 4;
     const encoder = await createOnnxEncoder(`${dir}/model.onnx`, descriptor);
     try {
       for (const g of groups) {
