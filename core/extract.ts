@@ -24,7 +24,15 @@
  */
 
 import type { FeatureCache, FeatureCacheKey } from "./cache.ts";
-import type { Adapter, AdapterContext, Encoder, FeatureRecord, Sample } from "./plugin.ts";
+import type {
+  Adapter,
+  AdapterContext,
+  Encoder,
+  FeatureRecord,
+  Sample,
+  SampleData,
+} from "./plugin.ts";
+import { prefetch } from "./prefetch.ts";
 
 /** How often the loop re-lists the cache for shards of other writers, at most. */
 const REFRESH_MS = 1000;
@@ -63,6 +71,21 @@ export interface ExtractOptions {
   signal?: AbortSignal;
   /** Called after each sample and shard. */
   onProgress?: (progress: ExtractProgress) => void;
+  /** Decodes a sample (e.g. in a worker pool). @default {sample.load()} */
+  load?: (sample: Sample) => Promise<SampleData>;
+  /** Samples decoded ahead of the encoder. @default {2} */
+  prefetch?: number;
+  /**
+   * Samples handed to `adapter.extractBatch` at once, when the adapter has
+   * it (2D images share one encoder batch). @default {1}
+   */
+  batchSamples?: number;
+  /**
+   * Called when a sample fails to load (`stage` `"load"`) or to extract
+   * (`"extract"`). Return true to skip it and go on; false (or no handler)
+   * rethrows. A skipped sample is not cached, so a rerun tries it again.
+   */
+  onSampleError?: (sample: Sample, error: unknown, stage: "load" | "extract") => boolean;
 }
 
 /** What {@linkcode extractFeatures} did. */
@@ -172,35 +195,87 @@ export async function extractFeatures(options: ExtractOptions): Promise<ExtractR
   };
   await cache.refresh();
   let refreshed = performance.now();
+  const batchSamples = Math.max(1, options.batchSamples ?? 1);
+  const load = options.load ?? ((sample: Sample) => sample.load());
+  const fail = (sample: Sample, error: unknown, stage: "load" | "extract") => {
+    if (!options.onSampleError?.(sample, error, stage)) throw error;
+    done++;
+    progress();
+  };
+  const store = async (sample: Sample, features: FeatureRecord) => {
+    checkRecord(sample.id, features, kinds);
+    const record: FeatureRecord = {};
+    for (const kind of kinds) record[kind] = features[kind];
+    buffer.push({ id: sample.id, features: record });
+    for (const kind of kinds) bytes += record[kind].data.byteLength;
+    report.computed.push(sample.id);
+    done++;
+    progress(sample.id);
+    if (buffer.length >= shardSize || bytes >= shardBytes) {
+      await flush();
+      // Pick up shards other processes wrote meanwhile, to skip their samples.
+      await cache.refresh();
+      refreshed = performance.now();
+    }
+  };
+  // Extracts a batch; when the batched call fails, retries one by one so
+  // that only the failing sample is reported.
+  const extractAll = async (batch: { sample: Sample; data: SampleData }[]) => {
+    if (batch.length === 0) return;
+    if (batch.length > 1 && adapter.extractBatch) {
+      let records: FeatureRecord[] | undefined;
+      try {
+        records = await adapter.extractBatch(batch.map((b) => b.data), context);
+      } catch {
+        records = undefined;
+      }
+      if (records) {
+        for (let i = 0; i < batch.length; i++) await store(batch[i].sample, records[i]);
+        return;
+      }
+    }
+    for (const { sample, data } of batch) {
+      let features: FeatureRecord;
+      try {
+        features = await adapter.extract(data, context);
+      } catch (e) {
+        if (options.signal?.aborted) throw e;
+        fail(sample, e, "extract");
+        continue;
+      }
+      await store(sample, features);
+    }
+  };
   try {
-    for (const sample of samples) {
+    const todo = samples.filter((s) => !cache.has(s.id, kinds));
+    report.skipped = samples.length - todo.length;
+    done = report.skipped;
+    if (report.skipped > 0) progress();
+    let batch: { sample: Sample; data: SampleData }[] = [];
+    for await (const r of prefetch(todo, (s) => load(s), options.prefetch ?? 2)) {
       if (options.signal?.aborted) break;
       if (performance.now() - refreshed > REFRESH_MS) {
         await cache.refresh();
         refreshed = performance.now();
       }
-      if (cache.has(sample.id, kinds)) {
+      if (cache.has(r.item.id, kinds)) {
+        // Another process wrote it meanwhile.
         report.skipped++;
         done++;
         progress();
         continue;
       }
-      const features = await adapter.extract(await sample.load(), context);
-      checkRecord(sample.id, features, kinds);
-      const record: FeatureRecord = {};
-      for (const kind of kinds) record[kind] = features[kind];
-      buffer.push({ id: sample.id, features: record });
-      for (const kind of kinds) bytes += record[kind].data.byteLength;
-      report.computed.push(sample.id);
-      done++;
-      progress(sample.id);
-      if (buffer.length >= shardSize || bytes >= shardBytes) {
-        await flush();
-        // Pick up shards other processes wrote meanwhile, to skip their samples.
-        await cache.refresh();
-        refreshed = performance.now();
+      if (r.error !== undefined) {
+        fail(r.item, r.error, "load");
+        continue;
+      }
+      batch.push({ sample: r.item, data: r.value as SampleData });
+      if (batch.length >= batchSamples) {
+        await extractAll(batch);
+        batch = [];
       }
     }
+    if (!options.signal?.aborted) await extractAll(batch);
     await flush();
   } catch (e) {
     // Keep what was computed before the failure; report the failure itself.
