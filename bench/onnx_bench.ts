@@ -27,7 +27,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { DINOV3_PRESETS } from "../plugins/encoders/dinov3/config.ts";
+import { DINOV3_PRESETS, parseDinov3Config } from "../plugins/encoders/dinov3/config.ts";
 import { writeRandomDinov3 } from "../plugins/encoders/dinov3/weights.ts";
 import type { Encoder, EncoderPlugin } from "../core/plugin.ts";
 import type { HostTensor } from "../core/tensor.ts";
@@ -122,11 +122,58 @@ function fmt(v: number | undefined): string {
   return v === undefined ? "-" : v >= 10 ? v.toFixed(1) : v.toFixed(2);
 }
 
+/**
+ * The wrapper's own cost: `encode()` versus `session.run()` on a tiny model
+ * whose inference takes well under a millisecond, so the difference is what
+ * medprobe adds per call (input checks, tensor wrapping, output mapping).
+ * Best of 15 interleaved rounds of 50 calls each (the least disturbed by
+ * other load).
+ */
+async function wrapperOverhead(dir: string): Promise<{ ours: number; peer: number }> {
+  const tiny = `${dir}/tiny`;
+  await writeRandomDinov3(
+    tiny,
+    parseDinov3Config({ hidden_size: 32, num_hidden_layers: 1, num_attention_heads: 2 }),
+    0,
+  );
+  const ours = await createDinov3OnnxEncoder(tiny, { runtime: "node" });
+  const ort = await import("onnxruntime-node");
+  const peer = await ort.InferenceSession.create(
+    (await buildDinov3Onnx(tiny)).bytes,
+    defaultSessionOptions({ kind: "node" } as OnnxRuntime),
+  );
+  const px = { data: new Float32Array(3 * 32 * 32).fill(0.5), shape: [1, 3, 32, 32] };
+  const calls = 50;
+  const r = await measure(
+    {
+      ours: async () => {
+        for (let i = 0; i < calls; i++) await ours.encode(px);
+      },
+      peer: async () => {
+        for (let i = 0; i < calls; i++) {
+          await peer.run({ pixel_values: new ort.Tensor("float32", px.data, px.shape) }, FETCH);
+        }
+      },
+    },
+    1,
+    0,
+    15,
+  );
+  ours.dispose();
+  await peer.release();
+  return {
+    ours: Math.min(...r.rounds.map((x) => x.ours)) / calls,
+    peer: Math.min(...r.rounds.map((x) => x.peer)) / calls,
+  };
+}
+
 /** Runs the speed table and prints it. */
 async function speed(opts: { seconds: number; webgpu: boolean; wasm: boolean }): Promise<void> {
   const log = (s = "") => console.log(s);
   const dir = await Deno.makeTempDir({ prefix: "medprobe_onnx_bench_" });
   const rows: { name: string; ips: Partial<Record<number, number>>; note?: string }[] = [];
+  let overhead: { ours: number; peer: number } | undefined;
+  let batch1Seconds = NaN;
   try {
     const config = DINOV3_PRESETS["dinov3-vits16"];
     await writeRandomDinov3(dir, config, 0);
@@ -170,6 +217,8 @@ async function speed(opts: { seconds: number; webgpu: boolean; wasm: boolean }):
     }
     ours.dispose();
     await peer.release();
+    overhead = await wrapperOverhead(dir);
+    batch1Seconds = 1 / oursRow.ips[1];
     rows.push(oursRow, peerRow);
     rows.push({
       name: "ratio ours / peer (median per round)",
@@ -236,6 +285,19 @@ async function speed(opts: { seconds: number; webgpu: boolean; wasm: boolean }):
       `${r.name.padEnd(w)}${BATCHES.map((b) => fmt(r.ips[b]).padStart(10)).join("")}${
         r.note ? `  ${r.note}` : ""
       }`,
+    );
+  }
+  if (overhead) {
+    const extra = overhead.ours - overhead.peer;
+    log();
+    log(
+      `wrapper cost per call (tiny model, best of 15 rounds x 50 calls): encode() ${
+        (overhead.ours * 1e6).toFixed(0)
+      } us, session.run() ${(overhead.peer * 1e6).toFixed(0)} us: medprobe adds ${
+        (extra * 1e6).toFixed(0)
+      } us = ${
+        (100 * extra / batch1Seconds).toFixed(3)
+      } % of one ViT-S batch-1 encode (negative: below the noise)`,
     );
   }
 }
