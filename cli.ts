@@ -17,6 +17,9 @@
 import { Command, CommanderError } from "commander";
 import { registerInfoCommands } from "./cli/info.ts";
 import { registerReportCommand } from "./cli/report.ts";
+import { registerEvalCommands } from "./cli/eval.ts";
+import { registerSynthCommand } from "./cli/synth.ts";
+import { registerOnnxCommands } from "./cli/onnx.ts";
 import { VERSION, warn } from "./cli/common.ts";
 
 /** Builds the command-line program (exported for tests). */
@@ -30,6 +33,9 @@ export function createProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerInfoCommands(program);
+  registerSynthCommand(program);
+  registerEvalCommands(program);
+  registerOnnxCommands(program);
   registerReportCommand(program);
   return program;
 }

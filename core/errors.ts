@@ -36,6 +36,7 @@ export class FormatError extends SyntaxError {
   readonly path: string | undefined;
   /** The byte offset of the problem, when known. */
   readonly offset: number | undefined;
+  /** The error name. */
   override name = "FormatError";
 
   /** Creates a format error; the message should name what was expected. */
@@ -54,11 +55,13 @@ export class FormatError extends SyntaxError {
  * caller may fall back to the CPU references or the ONNX backend.
  */
 export class GpuUnavailableError extends Error {
+  /** The error name. */
   override name = "GpuUnavailableError";
 }
 
 /** The GPU device was lost; pending work was rejected with this error. */
 export class DeviceLostError extends Error {
+  /** The error name. */
   override name = "DeviceLostError";
   /** The reason reported by the device (`"destroyed"` or `"unknown"`). */
   readonly reason: string;
@@ -87,6 +90,7 @@ export interface CompilationMessage {
  * the kernel label and the compiler's messages.
  */
 export class ShaderCompilationError extends Error {
+  /** The error name. */
   override name = "ShaderCompilationError";
   /** The label of the kernel that failed (e.g. `"layer_norm"`). */
   readonly label: string;

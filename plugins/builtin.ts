@@ -7,10 +7,28 @@
 
 import { createRegistry, type Registry } from "../core/registry.ts";
 import type { Plugin } from "../core/plugin.ts";
+import { image2dAdapter, sliceMeanAdapter, sliceStackAdapter } from "./adapters/mod.ts";
+import { abmilHead, knnHead, linearHead } from "./heads/mod.ts";
+import { decoder3dHead } from "./heads/decoder3d/mod.ts";
+import { METRIC_PLUGINS } from "./metrics/mod.ts";
+import { ctPlugin, xrayPlugin } from "./modalities/mod.ts";
+import { onnxEncoderPlugin } from "./encoders/onnx/onnx_encoder.ts";
 
-/** Every built-in plugin, by kind. */
+/** Every built-in plugin: encoders, adapters, heads, metrics, modalities. */
 export function builtinPlugins(): Plugin[] {
-  return [];
+  return [
+    onnxEncoderPlugin,
+    image2dAdapter,
+    sliceMeanAdapter,
+    sliceStackAdapter,
+    linearHead,
+    knnHead,
+    abmilHead,
+    decoder3dHead,
+    ...METRIC_PLUGINS,
+    xrayPlugin,
+    ctPlugin,
+  ];
 }
 
 /** A registry with every built-in plugin, plus extra ones (e.g. from `--plugin`). */

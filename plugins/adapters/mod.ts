@@ -1,8 +1,23 @@
 /**
- * Built-in adapters plugins of medprobe.
+ * The built-in adapters: `image2d` (2D image → CLS / mean token),
+ * `slice-mean` (volume → per-slice features → mean) and `slice-stack`
+ * (volume → stacked patch-feature maps for the 3D decoder).
  *
  * @module
  */
 
-/** Names of the built-in adapters plugins exported by this module. */
-export const BUILTIN_ADAPTERS: readonly string[] = [];
+export {
+  createImage2dAdapter,
+  featuresFromOutput,
+  image2dAdapter,
+  type Image2dOptions,
+  IMAGE_FEATURE_KINDS,
+} from "./image2d/mod.ts";
+export {
+  createSliceMeanAdapter,
+  SLICE_MEAN_DEFAULTS,
+  sliceMeanAdapter,
+  type SliceMeanOptions,
+  windowSlice,
+} from "./slice_mean/mod.ts";
+export { sliceStackAdapter, type SliceStackOptions } from "./slice_stack/mod.ts";

@@ -1,8 +1,9 @@
 /**
- * Built-in modalities plugins of medprobe.
+ * The built-in modality plugins: `xray` (NIH ChestX-ray14, RSNA Pneumonia),
+ * `ct` (CT-RATE, MSD) and `pet` (AutoPET, HECKTOR).
  *
  * @module
  */
 
-/** Names of the built-in modalities plugins exported by this module. */
-export const BUILTIN_MODALITIES: readonly string[] = [];
+export { xrayPlugin } from "./xray/mod.ts";
+export { ctPlugin } from "./ct/mod.ts";

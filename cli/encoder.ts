@@ -1,0 +1,96 @@
+/**
+ * Opening an encoder from CLI options: a named encoder plugin, or the model
+ * described by the weights folder's `config.json` (DINOv3), with the backend
+ * chosen by `--backend` (auto: WebGPU on a hardware adapter, ONNX otherwise).
+ *
+ * @module
+ */
+
+import type { Encoder } from "../core/plugin.ts";
+import type { Registry } from "../core/registry.ts";
+import { SafetensorsFile } from "../core/safetensors.ts";
+import type { BackendRequest } from "../plugins/encoders/backend.ts";
+
+/** CLI options that select an encoder. */
+export interface EncoderChoice {
+  /** Encoder plugin name (`dinov3-vits16`, `onnx`...); default from the weights' config.json. */
+  encoder?: string;
+  /** Weights folder (HF layout) or model file / descriptor. */
+  weights?: string;
+  /** `webgpu`, `onnx` or `auto`. */
+  backend?: BackendRequest;
+  /** `f32` or `f16`. */
+  precision?: "f32" | "f16";
+}
+
+/** An opened encoder and what the record says about its weights. */
+export interface OpenedEncoder {
+  /** The encoder. */
+  encoder: Encoder;
+  /** Weights folder and whether they are pretrained. */
+  meta: { weights?: string; pretrained?: boolean };
+}
+
+/** True unless the checkpoint carries medprobe's "random weights" marker. */
+async function isPretrained(weights: string): Promise<boolean | undefined> {
+  try {
+    const file = await SafetensorsFile.open(`${weights.replace(/\/+$/, "")}/model.safetensors`);
+    const marker = file.header.metadata.medprobe ?? "";
+    file.close();
+    return !/random/i.test(marker);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Picks the encoder plugin for the options (explicit name, else from config.json). */
+async function pluginName(registry: Registry, choice: EncoderChoice): Promise<string> {
+  if (choice.encoder) return choice.encoder;
+  if (!choice.weights) {
+    throw new TypeError(
+      "Cannot open an encoder as --weights must name a folder with config.json and model.safetensors (e.g. downloaded from facebook/dinov3-vits16-pretrain-lvd1689m)",
+    );
+  }
+  let config: Record<string, unknown>;
+  try {
+    config = JSON.parse(
+      await Deno.readTextFile(`${choice.weights.replace(/\/+$/, "")}/config.json`),
+    );
+  } catch (cause) {
+    throw new TypeError(
+      `Cannot open an encoder as ${choice.weights}/config.json could not be read: name the encoder with --encoder, or give a Hugging Face weights folder`,
+      { cause },
+    );
+  }
+  if (config.model_type === "dinov3_vit" || config.model_type === undefined) {
+    return registry.has("encoder", "dinov3") ? "dinov3" : "dinov3-onnx";
+  }
+  throw new TypeError(
+    `Cannot open an encoder for model_type "${config.model_type}": name one with --encoder (registered: ${
+      registry.list("encoder").map((p) => p.name).join(", ")
+    })`,
+  );
+}
+
+/** Opens the encoder the options describe. */
+export async function openEncoder(
+  registry: Registry,
+  choice: EncoderChoice,
+): Promise<OpenedEncoder> {
+  const name = await pluginName(registry, choice);
+  let encoder: Encoder;
+  if (name === "dinov3-onnx") {
+    const { createDinov3OnnxEncoder } = await import("../plugins/encoders/onnx/dinov3_onnx.ts");
+    encoder = await createDinov3OnnxEncoder(choice.weights!, {
+      backendReason: "the WebGPU DINOv3 plugin is not registered",
+    });
+  } else {
+    encoder = await registry.get("encoder", name).create({
+      weights: choice.weights,
+      backend: choice.backend ?? "auto",
+      precision: choice.precision ?? "f32",
+    });
+  }
+  const pretrained = choice.weights ? await isPretrained(choice.weights) : undefined;
+  return { encoder, meta: { weights: choice.weights, pretrained } };
+}
