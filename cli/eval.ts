@@ -211,7 +211,7 @@ export function printSummary(record: ResultRecord): void {
     const ci = m.ci && m.ci.low !== null
       ? `  [${m.ci.low.toFixed(3)}, ${m.ci.high?.toFixed(3)}]`
       : "";
-    const std = m.std != null ? ` ± ${m.std.toFixed(3)}` : "";
+    const std = m.std !== undefined && m.std !== null ? ` ± ${m.std.toFixed(3)}` : "";
     say(`  ${name.padEnd(12)} ${m.value === null ? "n/a" : m.value.toFixed(4)}${std}${ci}`);
   }
   const failed = record.data.failed.length;
