@@ -42,7 +42,7 @@ export interface CtLesion {
   cz: number;
   /** In-plane sigma, fraction of the width. */
   sigma: number;
-  /** Sigma along z, in slices. */
+  /** Sigma along z, fraction of the depth. */
   sigmaZ: number;
   /** Peak HU change (negative = darker, e.g. emphysema). */
   amplitudeHu: number;
@@ -53,25 +53,24 @@ export interface CtLesion {
 }
 
 /**
- * The lesion of CT-RATE label `k` (0..17): six in-plane slots (three per
- * lung) × three slice levels, label-specific texture; jittered by `rng`.
+ * The lesion of CT-RATE label `k` (0..17): one of 18 in-plane slots (a
+ * 3 × 3 grid in each lung), centred in z and spanning most slices (so the
+ * slice mean keeps it), with a label-specific texture; jittered by `rng`.
  */
 export function ctrateLesion(k: number, rng: Rng): CtLesion {
-  const slot = k % 6;
-  const level = Math.floor(k / 6) % 3;
-  const side = slot < 3 ? -1 : 1;
-  const rows = [0.4, 0.5, 0.6];
+  const side = k < 9 ? -1 : 1;
+  const slot = k % 9;
   // darker-than-tissue findings: emphysema (7), mosaic attenuation (13)
   const dark = k === 7 || k === 13;
   return {
-    cx: 0.5 + side * (0.2 + (slot % 3 === 1 ? 0.05 : 0)) + (rng() - 0.5) * 0.03,
-    cy: rows[slot % 3] + (rng() - 0.5) * 0.03,
-    cz: [0.3, 0.5, 0.7][level] + (rng() - 0.5) * 0.06,
-    sigma: 0.05 + rng() * 0.015,
-    sigmaZ: 2.2,
-    amplitudeHu: dark ? -(150 + rng() * 40) : 450 + rng() * 100,
-    orientation: ((k * 5) % 8) * Math.PI / 8,
-    period: [0.06, 0.09, 0.13][k % 3],
+    cx: 0.5 + side * 0.2 + [-0.07, 0, 0.07][slot % 3] + (rng() - 0.5) * 0.02,
+    cy: [0.35, 0.48, 0.61][Math.floor(slot / 3)] + (rng() - 0.5) * 0.02,
+    cz: 0.5 + (rng() - 0.5) * 0.1,
+    sigma: [0.07, 0.095][Math.floor(k / 9)] + rng() * 0.01,
+    sigmaZ: 0.3,
+    amplitudeHu: dark ? -(350 + rng() * 50) : 600 + rng() * 100,
+    orientation: (k % 3) * Math.PI / 3,
+    period: [0.06, 0.09, 0.13][Math.floor(k / 3) % 3],
   };
 }
 
@@ -83,7 +82,9 @@ function ellipse(u: number, v: number, cx: number, cy: number, rx: number, ry: n
 
 /**
  * Renders a chest CT phantom `[D, H, W]` (z slowest) in HU with the given
- * lesions.
+ * lesions. Anatomy jitter comes from `rng`; the noise from `noise.rng`
+ * (default `rng`) with `noise.sigmaHu` (default 12), so reconstructions of
+ * one scan can share anatomy and differ in noise.
  *
  * @example
  * ```ts
@@ -98,14 +99,15 @@ export function renderChestCt(
   shape: readonly [number, number, number],
   rng: Rng,
   lesions: readonly CtLesion[],
+  noise: { rng?: Rng; sigmaHu?: number } = {},
 ): Float32Array {
   const [d, h, w] = shape;
   const out = new Float32Array(d * h * w);
-  const shiftX = (rng() - 0.5) * 0.04;
-  const shiftY = (rng() - 0.5) * 0.04;
-  const bodyRx = 0.42 + (rng() - 0.5) * 0.04;
-  const bodyRy = 0.3 + (rng() - 0.5) * 0.03;
-  const lungHu = -860 + (rng() - 0.5) * 40;
+  const shiftX = (rng() - 0.5) * 0.02;
+  const shiftY = (rng() - 0.5) * 0.02;
+  const bodyRx = 0.42 + (rng() - 0.5) * 0.02;
+  const bodyRy = 0.33 + (rng() - 0.5) * 0.015;
+  const lungHu = -860 + (rng() - 0.5) * 20;
   for (let z = 0; z < d; z++) {
     const t = d > 1 ? z / (d - 1) : 0.5; // 0 = lung bases, 1 = apices
     const lungScale = 0.55 + 0.45 * Math.sin(Math.PI * (0.15 + 0.75 * t));
@@ -122,10 +124,10 @@ export function renderChestCt(
             const lung = ellipse(
               u,
               v,
-              0.5 + side * 0.19,
+              0.5 + side * 0.2,
               0.48,
-              0.15 * lungScale,
-              0.2 * lungScale,
+              0.17 * lungScale,
+              0.23 * lungScale,
             );
             if (lung <= 1) hu = lungHu + 60 * lung; // denser towards the pleura
           }
@@ -145,8 +147,9 @@ export function renderChestCt(
     }
   }
   for (const lesion of lesions) addLesion(out, shape, lesion, shiftX, shiftY);
+  const noiseRng = noise.rng ?? rng;
   for (let i = 0; i < out.length; i++) {
-    const v = out[i] + 12 * gaussian(rng);
+    const v = out[i] + (noise.sigmaHu ?? 12) * gaussian(noiseRng);
     out[i] = v < -1024 ? -1024 : v > 3000 ? 3000 : v;
   }
   return out;
@@ -166,7 +169,8 @@ function addLesion(
   const cos = Math.cos(lesion.orientation);
   const sin = Math.sin(lesion.orientation);
   for (let z = 0; z < d; z++) {
-    const fz = Math.exp(-((z - cz) ** 2) / (2 * lesion.sigmaZ ** 2));
+    const sz = Math.max(0.5, lesion.sigmaZ * d);
+    const fz = Math.exp(-((z - cz) ** 2) / (2 * sz * sz));
     if (fz < 1e-3) continue;
     for (let y = 0; y < h; y++) {
       for (let x = 0; x < w; x++) {
@@ -174,7 +178,9 @@ function addLesion(
         const v = (y + 0.5) / h - cy;
         const r2 = (u * u + v * v) / (2 * lesion.sigma ** 2);
         if (r2 > 6) continue;
-        const stripes = 0.55 + 0.45 * Math.cos((2 * Math.PI * (u * cos + v * sin)) / lesion.period);
+        const wave = Math.cos((2 * Math.PI * (u * cos + v * sin)) / lesion.period);
+        // bright findings: a textured opacity; dark findings: alternating hypo/hyper bands
+        const stripes = lesion.amplitudeHu > 0 ? 0.55 + 0.45 * wave : 0.2 + wave;
         out[(z * h + y) * w + x] += lesion.amplitudeHu * fz * Math.exp(-r2) * stripes;
       }
     }

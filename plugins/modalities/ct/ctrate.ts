@@ -130,6 +130,8 @@ export const CTRATE_METADATA_COLUMNS: readonly string[] = [
   "StudyDate",
 ];
 
+/** Probability of each label per synthetic scan. */
+const SYNTH_PREVALENCE = 0.2;
 const SPLITS = ["train", "valid"] as const;
 type CtrateSplit = typeof SPLITS[number];
 const LABEL_FILES: Record<CtrateSplit, string> = {
@@ -504,7 +506,7 @@ export interface CtrateSynthVolume {
  * ```
  */
 export function planCtrateSynth(options: CtrateSynthOptions = {}): CtrateSynthVolume[] {
-  const count = options.count ?? 32;
+  const count = options.count ?? 48;
   const seed = options.seed ?? 0;
   if (!Number.isInteger(count) || count < 2) {
     throw new RangeError(
@@ -533,7 +535,7 @@ export function planCtrateSynth(options: CtrateSynthOptions = {}): CtrateSynthVo
     const scans = rng() < 0.3 ? 2 : 1;
     for (let s = 0; s < scans && drafts.length < count; s++) {
       const labels = new Set<number>();
-      for (let k = 0; k < CTRATE_LABELS.length; k++) if (rng() < 0.3) labels.add(k);
+      for (let k = 0; k < CTRATE_LABELS.length; k++) if (rng() < SYNTH_PREVALENCE) labels.add(k);
       const recons = rng() < 0.5 ? 2 : 1;
       for (let r = 1; r <= recons && drafts.length < count; r++) {
         drafts.push({ split, patient, scan: "ab"[s], recon: r, labels });
@@ -562,6 +564,12 @@ export function planCtrateSynth(options: CtrateSynthOptions = {}): CtrateSynthVo
       intercept,
     };
   });
+}
+
+function hashText(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
 }
 
 function csvField(value: string): string {
@@ -636,11 +644,17 @@ export async function synthesizeCtrate(
   const metaLines: Record<CtrateSplit, string[]> = { train: [], valid: [] };
   const header = ["VolumeName", ...CTRATE_LABELS].map(csvField).join(",");
   for (const [i, v] of plan.entries()) {
-    const rng = createRng(seed * 1000003 + i);
     const m = VOLUME_NAME.exec(v.name)!;
+    // reconstructions of one scan share anatomy and lesions; each has its own noise
+    const scanRng = createRng(seed * 1000003 + hashText(`${v.split}_${m[2]}_${m[3]}`));
+    const rng = createRng(seed * 1000003 + i);
     const folder = join(base, v.split, `${v.split}_${m[2]}`, `${v.split}_${m[2]}_${m[3]}`);
     await Deno.mkdir(folder, { recursive: true });
-    const hu = renderChestCt(shape, rng, v.labels.map((k) => ctrateLesion(k, rng)));
+    const lesions = v.labels.map((k) => ctrateLesion(k, scanRng));
+    const hu = renderChestCt(shape, scanRng, lesions, {
+      rng,
+      sigmaHu: m[4] === "1" ? 12 : 20,
+    });
     const stored = new Int16Array(hu.length);
     for (let j = 0; j < hu.length; j++) stored[j] = Math.round((hu[j] - v.intercept) / v.slope);
     await writeNifti(join(folder, v.name), stored, {

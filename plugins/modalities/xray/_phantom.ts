@@ -44,12 +44,12 @@ interface Anatomy {
 
 function drawAnatomy(rng: Rng): Anatomy {
   return {
-    shiftX: (rng() - 0.5) * 0.04,
-    shiftY: (rng() - 0.5) * 0.04,
-    scale: 1 + (rng() - 0.5) * 0.08,
-    lungValue: 0.16 + rng() * 0.08,
-    tissueValue: 0.5 + rng() * 0.1,
-    heartScale: 1 + (rng() - 0.5) * 0.15,
+    shiftX: (rng() - 0.5) * 0.02,
+    shiftY: (rng() - 0.5) * 0.02,
+    scale: 1 + (rng() - 0.5) * 0.04,
+    lungValue: 0.18 + rng() * 0.04,
+    tissueValue: 0.52 + rng() * 0.05,
+    heartScale: 1 + (rng() - 0.5) * 0.08,
   };
 }
 

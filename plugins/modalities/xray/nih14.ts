@@ -232,11 +232,11 @@ function nihLesion(k: number, rng: Rng): Lesion {
   return {
     cx: 0.5 + side * 0.18 + dx + (rng() - 0.5) * 0.03,
     cy: cy + (rng() - 0.5) * 0.03,
-    sigma: 0.035 + rng() * 0.01,
+    sigma: 0.06 + rng() * 0.01,
     polarity: name === "Pneumothorax" || name === "Emphysema" ? -1 : 1,
     orientation: ((k * 3) % 8) * Math.PI / 8,
     period: [0.045, 0.07, 0.1][k % 3],
-    amplitude: 0.24 + rng() * 0.06,
+    amplitude: 0.4 + rng() * 0.06,
   };
 }
 
