@@ -524,22 +524,23 @@ export function planCtrateSynth(options: CtrateSynthOptions = {}): CtrateSynthVo
   };
   const drafts: Draft[] = [];
   const counters: Record<CtrateSplit, number> = { train: 0, valid: 0 };
-  let validCount = 0;
+  // exactly `validTarget` volumes in valid and the rest in train, whole patients each side
+  const quota: Record<CtrateSplit, number> = { train: count - validTarget, valid: validTarget };
+  const used: Record<CtrateSplit, number> = { train: 0, valid: 0 };
   while (drafts.length < count) {
-    const left = count - drafts.length;
-    const split: CtrateSplit =
-      validCount < validTarget && (rng() < 0.3 || left <= validTarget - validCount)
-        ? "valid"
-        : "train";
+    const split: CtrateSplit = used.valid < quota.valid &&
+        (rng() < 0.3 || used.train >= quota.train)
+      ? "valid"
+      : "train";
     const patient = ++counters[split];
     const scans = rng() < 0.3 ? 2 : 1;
-    for (let s = 0; s < scans && drafts.length < count; s++) {
+    for (let s = 0; s < scans && used[split] < quota[split]; s++) {
       const labels = new Set<number>();
       for (let k = 0; k < CTRATE_LABELS.length; k++) if (rng() < SYNTH_PREVALENCE) labels.add(k);
       const recons = rng() < 0.5 ? 2 : 1;
-      for (let r = 1; r <= recons && drafts.length < count; r++) {
+      for (let r = 1; r <= recons && used[split] < quota[split]; r++) {
         drafts.push({ split, patient, scan: "ab"[s], recon: r, labels });
-        if (split === "valid") validCount++;
+        used[split]++;
       }
     }
   }

@@ -99,6 +99,15 @@ async function readList(path: string): Promise<string[]> {
   return text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length > 0);
 }
 
+/** Grey + alpha (PNG colour type 4) → grey: the adapters take 1, 3 or 4 channels. */
+function dropAlpha(image: Image2D): Image2D {
+  const n = image.width * image.height;
+  const src = image.data;
+  const grey = src instanceof Uint16Array ? new Uint16Array(n) : new Uint8Array(n);
+  for (let i = 0; i < n; i++) grey[i] = src[i * 2];
+  return { ...image, data: grey, channels: 1 };
+}
+
 function createImageSample(
   id: string,
   subject: string,
@@ -113,7 +122,8 @@ function createImageSample(
     path,
     async load(): Promise<Image2D> {
       try {
-        return await readImage(path);
+        const image = await readImage(path);
+        return image.channels === 2 ? dropAlpha(image) : image;
       } catch (error) {
         if (error instanceof Deno.errors.NotFound) {
           throw new Deno.errors.NotFound(
@@ -281,7 +291,8 @@ export function planNih14Synth(options: XraySynthOptions = {}): Nih14SynthImage[
   const patients: { id: number; images: number }[] = [];
   let left = count;
   for (let p = 1; left > 0; p++) {
-    const n = Math.min(left, 1 + Math.floor(rng() * 3));
+    // at least two patients, so that both splits get one
+    const n = Math.min(p === 1 ? left - 1 : left, 1 + Math.floor(rng() * 3));
     patients.push({ id: p, images: n });
     left -= n;
   }
