@@ -132,6 +132,8 @@ export const CTRATE_METADATA_COLUMNS: readonly string[] = [
 
 /** Probability of each label per synthetic scan. */
 const SYNTH_PREVALENCE = 0.2;
+const SPLIT_DESCRIPTION =
+  "official patient-disjoint split: train = train/ (train_predicted_labels.csv), test = valid/ (valid_predicted_labels.csv)";
 const SPLITS = ["train", "valid"] as const;
 type CtrateSplit = typeof SPLITS[number];
 const LABEL_FILES: Record<CtrateSplit, string> = {
@@ -173,6 +175,8 @@ export interface CtrateDataset extends Dataset {
     readonly files: readonly string[];
     readonly description: string;
   };
+  /** One line for result records (`data.splitSource`): `"official: <description>"`. */
+  readonly splitSource: string;
   /** Rows left out at open time, with the reason (never silently). */
   readonly skipped: readonly { readonly id: string; readonly reason: string }[];
 }
@@ -458,9 +462,9 @@ export async function openCtrate(
     splitInfo: {
       method: "official",
       files: [LABEL_FILES.train, LABEL_FILES.valid],
-      description:
-        "official patient-disjoint split: train = train/ (train_predicted_labels.csv), test = valid/ (valid_predicted_labels.csv)",
+      description: SPLIT_DESCRIPTION,
     },
+    splitSource: `official: ${SPLIT_DESCRIPTION}`,
     skipped,
     samples(split: string): readonly Sample[] {
       const s = bySplit.get(split);

@@ -68,6 +68,8 @@ export const NIH14_PROTOCOL: ProtocolDefaults = {
   testSplit: "test",
 };
 
+const SPLIT_DESCRIPTION =
+  "official patient-wise split: train = train_val_list.txt, test = test_list.txt";
 const DATA_ENTRY_NAMES = ["Data_Entry_2017.csv", "Data_Entry_2017_v2020.csv"];
 const IMAGE_FOLDER = /^images(_\d+)?$/;
 
@@ -208,8 +210,9 @@ export async function openNih14(root: string): Promise<XrayDataset> {
     splitInfo: {
       method: "official",
       files: ["train_val_list.txt", "test_list.txt"],
-      description: "official patient-wise split: train = train_val_list.txt, test = test_list.txt",
+      description: SPLIT_DESCRIPTION,
     },
+    splitSource: `official: ${SPLIT_DESCRIPTION}`,
     skipped,
     samples(split: string): readonly Sample[] {
       const s = splits.get(split);

@@ -264,6 +264,7 @@ export async function openRsna(root: string, options: RsnaOpenOptions = {}): Pro
     labels: RSNA_LABELS,
     splits: splitNames,
     splitInfo,
+    splitSource: `${splitInfo.method}: ${splitInfo.description}`,
     skipped,
     samples(split: string): readonly Sample[] {
       const s = bySplit.get(split);

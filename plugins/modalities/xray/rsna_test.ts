@@ -38,6 +38,7 @@ Deno.test("openRsna() on generated data uses the MGCA split files and the genera
     assert.deepEqual(ds.splits, ["train", "val", "test"]);
     assert.equal(ds.splitInfo.method, "mgca");
     assert.deepEqual(ds.splitInfo.files, ["train.csv", "val.csv", "test.csv"]);
+    assert.match(ds.splitSource, /^mgca: MGCA split read from train\.csv, val\.csv, test\.csv/);
     assert.deepEqual(ds.skipped, []);
     const byId = new Map(plan.map((p) => [p.patientId, p]));
     let total = 0;
@@ -93,6 +94,7 @@ Deno.test("openRsna() without MGCA files uses the documented hash fallback", asy
     assert.equal(ds.splitInfo.method, "hash-fallback");
     assert.deepEqual(ds.splitInfo.files, []);
     assert.match(ds.splitInfo.description, /FNV-1a/);
+    assert.match(ds.splitSource, /^hash-fallback: deterministic patient-level fallback/);
     let total = 0;
     for (const split of ds.splits) {
       for (const s of ds.samples(split)) {

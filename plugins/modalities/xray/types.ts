@@ -32,6 +32,8 @@ export interface SkippedRow {
 export interface XrayDataset extends Dataset {
   /** How the splits were made. */
   readonly splitInfo: SplitInfo;
+  /** One line for result records (`data.splitSource`): `"<method>: <description>"`. */
+  readonly splitSource: string;
   /** Rows left out at open time (never silently). */
   readonly skipped: readonly SkippedRow[];
 }
