@@ -85,7 +85,10 @@ export function ropeTables(
 
 /** Arguments of {@linkcode rope}. */
 export interface RopeArgs {
-  /** `[B, N, heads·Dh]` with `N = prefix + h·w`. */
+  /**
+   * `[B, N, S]` with `N = prefix + h·w` and `S >= blocks·heads·Dh`; rotated
+   * in place.
+   */
   x: GpuTensor;
   /** The grid's tables. */
   tables: GpuRopeTables;
@@ -93,8 +96,8 @@ export interface RopeArgs {
   heads: number;
   /** Unrotated tokens before the patches (1 + registers). */
   prefix: number;
-  /** Destination (x's shape, not x); allocated when absent. */
-  out?: GpuTensor;
+  /** Consecutive blocks of `heads·Dh` channels to rotate (2 for q and k of a packed qkv). @default {1} */
+  blocks?: number;
   /** Record into this encoder instead of submitting. */
   encoder?: GPUCommandEncoder;
 }
@@ -107,6 +110,7 @@ export interface RopeArgs {
  * import { checkRopeArgs } from "./rope.ts";
  * import assert from "node:assert/strict";
  * assert.deepEqual(checkRopeArgs({ x: [2, 201, 384], table: [196, 64], heads: 6, prefix: 5 }), [2, 201, 6, 64]);
+ * assert.deepEqual(checkRopeArgs({ x: [2, 201, 1152], table: [196, 64], heads: 6, prefix: 5, blocks: 2 }), [2, 201, 6, 64]);
  * assert.throws(() => checkRopeArgs({ x: [2, 201, 384], table: [196, 64], heads: 6, prefix: 4 }), TypeError);
  * ```
  */
@@ -115,67 +119,62 @@ export function checkRopeArgs(s: {
   table: readonly number[];
   heads: number;
   prefix: number;
-  out?: readonly number[];
+  blocks?: number;
 }): [number, number, number, number] {
   const [P, D] = s.table;
-  if (!Number.isInteger(s.heads) || s.heads < 1 || !Number.isInteger(s.prefix) || s.prefix < 0) {
+  const blocks = s.blocks ?? 1;
+  if (
+    !Number.isInteger(s.heads) || s.heads < 1 || !Number.isInteger(s.prefix) || s.prefix < 0 ||
+    !Number.isInteger(blocks) || blocks < 1
+  ) {
     throw new RangeError(
-      `Cannot run rope as heads must be >= 1 and prefix >= 0: current values are ${s.heads} and ${s.prefix}`,
+      `Cannot run rope as heads and blocks must be >= 1 and prefix >= 0: current values are ${s.heads}, ${blocks} and ${s.prefix}`,
     );
   }
-  const expected = [-1, s.prefix + P, s.heads * D];
-  if (s.x.length !== 3 || s.x[1] !== expected[1] || s.x[2] !== expected[2] || D % 2 !== 0) {
+  const N = s.prefix + P;
+  if (s.x.length !== 3 || s.x[1] !== N || s.x[2] < blocks * s.heads * D || D % 2 !== 0) {
     throw new TypeError(
-      `Cannot run rope as x must have shape [B, ${expected[1]}, ${expected[2]}]: current shape is ${
+      `Cannot run rope as x must have shape [B, ${N}, >= ${blocks}·${s.heads}·${D}]: current shape is ${
         formatShape(s.x)
       }`,
     );
   }
-  if (s.out && formatShape(s.out) !== formatShape(s.x)) {
-    throw new TypeError(
-      `Cannot run rope as out must have shape ${formatShape(s.x)}: current shape is ${
-        formatShape(s.out)
-      }`,
-    );
-  }
-  return [s.x[0], s.x[1], s.heads, D];
+  return [s.x[0], N, s.heads, D];
 }
 
-/** Rotates the patch tokens of every head (out of place). */
-export async function rope(ctx: GpuContext, args: RopeArgs): Promise<GpuTensor> {
+/** Rotates the patch tokens of every head in place. */
+export async function rope(ctx: GpuContext, args: RopeArgs): Promise<void> {
+  const blocks = args.blocks ?? 1;
   const [B, N, H, D] = checkRopeArgs({
     x: args.x.shape,
     table: args.tables.sin.shape,
     heads: args.heads,
     prefix: args.prefix,
-    out: args.out?.shape,
+    blocks,
   });
-  const out = args.out ??
-    {
-      buffer: ctx.createStorageBuffer(B * N * H * D * 4, "rope:out"),
-      shape: [...args.x.shape],
-      dtype: "f32" as const,
-    };
-  if (out.buffer === args.x.buffer) {
-    throw new TypeError("Cannot run rope as out must not share a buffer with x");
+  if (args.x.dtype !== "f32") {
+    throw new TypeError(`Cannot run rope as x must be f32: current dtype is ${args.x.dtype}`);
   }
   const pipeline = await getPipeline(ctx, {
     label: "rope",
     code: ROPE_WGSL,
     constants: { WORKGROUP_SIZE },
   });
+  const pairs = B * (N - args.prefix) * blocks * H * (D / 2);
   dispatch(ctx, {
     label: "rope",
     pipeline,
     buffers: [
-      args.x.buffer,
       args.tables.sin.buffer,
       args.tables.cos.buffer,
-      out.buffer,
-      writeUniforms(ctx, "rope", new Uint32Array([B, N, H, D, args.prefix, 0, 0, 0]).buffer),
+      args.x.buffer,
+      writeUniforms(
+        ctx,
+        "rope",
+        new Uint32Array([B, N, H, D, args.prefix, blocks, args.x.shape[2], 0]).buffer,
+      ),
     ],
-    workgroups: Math.ceil((B * N * H * D) / 2 / WORKGROUP_SIZE),
+    workgroups: Math.ceil(pairs / WORKGROUP_SIZE),
     encoder: args.encoder,
   });
-  return out;
 }

@@ -112,12 +112,15 @@ export interface RopeRefArgs {
   heads: number;
   /** Tokens before the patches (CLS + registers), left unrotated. */
   prefix: number;
+  /** Consecutive blocks of `heads·Dh` channels rotated (2: q and k of a packed qkv). @default {1} */
+  blocks?: number;
 }
 
 /**
- * Rotates every head of the patch tokens of `x: [B, N, C]` (tokens
- * `prefix..N-1`, `N = prefix + h·w`): `u·cos + rotate_half(u)·sin` with
- * `rotate_half(u) = [−u[Dh/2:], u[:Dh/2]]`.
+ * Rotates every head of the patch tokens of `x: [B, N, S]` (tokens
+ * `prefix..N-1`, `N = prefix + h·w`) in the first `blocks` blocks of
+ * `heads·Dh` channels: `u·cos + rotate_half(u)·sin` with
+ * `rotate_half(u) = [−u[Dh/2:], u[:Dh/2]]`. Returns a new tensor.
  *
  * @example A single pair rotated by θ
  * ```ts
@@ -135,14 +138,14 @@ export interface RopeRefArgs {
  * ```
  */
 export function ropeRef(x: HostTensor, args: RopeRefArgs): HostTensor {
-  const [B, N, C] = x.shape;
-  const D = C / args.heads;
-  const P = args.tables.sin.shape[0];
-  if (x.shape.length !== 3 || !Number.isInteger(D) || args.prefix + P !== N) {
+  const [B, N, S] = x.shape;
+  const [P, D] = args.tables.sin.shape;
+  const blocks = args.blocks ?? 1;
+  if (x.shape.length !== 3 || args.prefix + P !== N || S < blocks * args.heads * D) {
     throw new TypeError(
-      `Cannot run ropeRef as x must have shape [B, ${args.prefix + P}, heads·${
-        args.tables.sin.shape[1]
-      }]: current shape is ${formatShape(x.shape)}`,
+      `Cannot run ropeRef as x must have shape [B, ${
+        args.prefix + P
+      }, >= ${blocks}·${args.heads}·${D}]: current shape is ${formatShape(x.shape)}`,
     );
   }
   const half = D / 2;
@@ -150,8 +153,8 @@ export function ropeRef(x: HostTensor, args: RopeRefArgs): HostTensor {
   for (let b = 0; b < B; b++) {
     for (let t = args.prefix; t < N; t++) {
       const p = t - args.prefix;
-      for (let hd = 0; hd < args.heads; hd++) {
-        const base = (b * N + t) * C + hd * D;
+      for (let hd = 0; hd < blocks * args.heads; hd++) {
+        const base = (b * N + t) * S + hd * D;
         for (let c = 0; c < D; c++) {
           const rot = c < half ? -x.data[base + c + half] : x.data[base + c - half];
           out[base + c] = x.data[base + c] * args.tables.cos.data[p * D + c] +

@@ -49,14 +49,14 @@ Deno.test("ropeRef() rotates pairs (c, c + Dh/2) of patch tokens only", () => {
 Deno.test("checkRopeArgs() rejects wrong shapes", () => {
   assert.throws(
     () => checkRopeArgs({ x: [1, 20, 64], table: [15, 16], heads: 4, prefix: 4 }),
-    /x must have shape \[B, 19, 64\]: current shape is \[1, 20, 64\]/,
+    /x must have shape \[B, 19, >= 1·4·16\]: current shape is \[1, 20, 64\]/,
   );
   assert.throws(
     () => checkRopeArgs({ x: [1, 20, 64], table: [15, 16], heads: 0, prefix: 5 }),
     RangeError,
   );
   assert.throws(
-    () => checkRopeArgs({ x: [1, 20, 64], table: [15, 16], heads: 4, prefix: 5, out: [20, 64] }),
+    () => checkRopeArgs({ x: [1, 20, 64], table: [15, 16], heads: 4, prefix: 5, blocks: 2 }),
     TypeError,
   );
 });
@@ -72,18 +72,36 @@ for (const [B, h, w, H, D] of CASES) {
   gpuTest(`rope() matches ropeRef() on [${B}, ${5 + h * w}, ${H * D}]`, async (gpu) => {
     const tables = ropeTablesRef(h, w, D, 100);
     const x = randomTensor([B, 5 + h * w, H * D], h * w);
-    const y = await rope(gpu, {
-      x: gpu.uploadTensor(x),
-      tables: uploadRopeTables(gpu, tables, [h, w]),
-      heads: H,
-      prefix: 5,
-    });
-    assertAllClose(await gpu.readTensor(y), ropeRef(x, { tables, heads: H, prefix: 5 }), {
+    const gx = gpu.uploadTensor(x);
+    await rope(gpu, { x: gx, tables: uploadRopeTables(gpu, tables, [h, w]), heads: H, prefix: 5 });
+    assertAllClose(await gpu.readTensor(gx), ropeRef(x, { tables, heads: H, prefix: 5 }), {
       atol: 1e-6,
       rtol: 1e-6,
     });
   });
 }
+
+gpuTest(
+  "rope() with 2 blocks rotates q and k of a packed qkv in place and leaves v",
+  async (gpu) => {
+    const tables = ropeTablesRef(3, 5, 16, 100);
+    const x = randomTensor([2, 20, 3 * 64], 7); // 4 heads of 16: q | k | v
+    const gx = gpu.uploadTensor(x);
+    await rope(gpu, {
+      x: gx,
+      tables: uploadRopeTables(gpu, tables, [3, 5]),
+      heads: 4,
+      prefix: 5,
+      blocks: 2,
+    });
+    const got = await gpu.readTensor(gx);
+    const expected = ropeRef(x, { tables, heads: 4, prefix: 5, blocks: 2 });
+    assertAllClose(got, expected, { atol: 1e-6, rtol: 1e-6 });
+    for (let t = 0; t < 40; t++) {
+      for (let c = 128; c < 192; c++) assert.equal(got.data[t * 192 + c], x.data[t * 192 + c]);
+    }
+  },
+);
 
 gpuTest("ropeTables() uploads once per grid and device", async (gpu) => {
   const a = ropeTables(gpu, 3, 5, 16, 100);
