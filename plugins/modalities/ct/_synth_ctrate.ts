@@ -46,11 +46,28 @@ export interface CtLesion {
   sigmaZ: number;
   /** Peak HU change (negative = darker, e.g. emphysema). */
   amplitudeHu: number;
-  /** In-plane stripe orientation, radians. */
-  orientation: number;
-  /** Stripe period, fraction of the width. */
-  period: number;
+  /**
+   * Stripe wave vector in cycles per image along `[x, y]` (`[0, 0]`: no
+   * stripes). The phase is anchored to the image, not to the blob, so
+   * every image of a label carries the same pattern.
+   */
+  wave: readonly [number, number];
+  /** Stripe phase, radians. */
+  phase: number;
 }
+
+/**
+ * The 18 label textures: four wave vectors of one cycle per 16-pixel patch
+ * at the protocol's 224-pixel input (14 cycles per image) in two phases,
+ * at two blob sizes, plus two untextured blobs.
+ */
+const TEXTURES: readonly (readonly [number, number, number])[] = (() => {
+  const out: [number, number, number][] = [];
+  for (const phase of [0, Math.PI / 2]) {
+    for (const [a, b] of [[1, 0], [0, 1], [1, 1], [1, -1]]) out.push([14 * a, 14 * b, phase]);
+  }
+  return [...out, ...out, [0, 0, 0], [0, 0, 0]];
+})();
 
 /**
  * The lesion of CT-RATE label `k` (0..17): one of 18 in-plane slots (a
@@ -66,11 +83,11 @@ export function ctrateLesion(k: number, rng: Rng): CtLesion {
     cx: 0.5 + side * 0.2 + [-0.07, 0, 0.07][slot % 3] + (rng() - 0.5) * 0.02,
     cy: [0.35, 0.48, 0.61][Math.floor(slot / 3)] + (rng() - 0.5) * 0.02,
     cz: 0.5 + (rng() - 0.5) * 0.1,
-    sigma: [0.07, 0.095][Math.floor(k / 9)] + rng() * 0.01,
+    sigma: (k < 8 || k >= 16 ? 0.07 : 0.095) + rng() * 0.01,
     sigmaZ: 0.3,
-    amplitudeHu: dark ? -(350 + rng() * 50) : 600 + rng() * 100,
-    orientation: (k % 3) * Math.PI / 3,
-    period: [0.06, 0.09, 0.13][Math.floor(k / 3) % 3],
+    amplitudeHu: dark ? -(450 + rng() * 50) : 900 + rng() * 100,
+    wave: [TEXTURES[k][0], TEXTURES[k][1]],
+    phase: TEXTURES[k][2],
   };
 }
 
@@ -166,8 +183,7 @@ function addLesion(
   const cx = lesion.cx + shiftX;
   const cy = lesion.cy + shiftY;
   const cz = lesion.cz * (d - 1);
-  const cos = Math.cos(lesion.orientation);
-  const sin = Math.sin(lesion.orientation);
+  const [fx, fy] = lesion.wave;
   for (let z = 0; z < d; z++) {
     const sz = Math.max(0.5, lesion.sigmaZ * d);
     const fz = Math.exp(-((z - cz) ** 2) / (2 * sz * sz));
@@ -178,9 +194,11 @@ function addLesion(
         const v = (y + 0.5) / h - cy;
         const r2 = (u * u + v * v) / (2 * lesion.sigma ** 2);
         if (r2 > 6) continue;
-        const wave = Math.cos((2 * Math.PI * (u * cos + v * sin)) / lesion.period);
+        const wave = Math.cos(
+          2 * Math.PI * (fx * (x + 0.5) / w + fy * (y + 0.5) / h) + lesion.phase,
+        );
         // bright findings: a textured opacity; dark findings: alternating hypo/hyper bands
-        const stripes = lesion.amplitudeHu > 0 ? 0.55 + 0.45 * wave : 0.2 + wave;
+        const stripes = lesion.amplitudeHu > 0 ? 0.3 + 0.7 * wave : 0.2 + wave;
         out[(z * h + y) * w + x] += lesion.amplitudeHu * fz * Math.exp(-r2) * stripes;
       }
     }

@@ -658,7 +658,7 @@ export async function synthesizeCtrate(
     const lesions = v.labels.map((k) => ctrateLesion(k, scanRng));
     const hu = renderChestCt(shape, scanRng, lesions, {
       rng,
-      sigmaHu: m[4] === "1" ? 12 : 20,
+      sigmaHu: m[4] === "1" ? 12 : 14,
     });
     const stored = new Int16Array(hu.length);
     for (let j = 0; j < hu.length; j++) stored[j] = Math.round((hu[j] - v.intercept) / v.slope);

@@ -5,7 +5,7 @@
  * jitter, plus lesion-like blobs. A lesion is a Gaussian blob modulated by
  * a label-specific stripe texture (a Gabor patch) and polarity, placed in a
  * label-specific lung region, so a frozen encoder's patch tokens can tell
- * the labels apart (position, orientation, period, brightness).
+ * the labels apart (position, stripe direction and phase, size, brightness).
  *
  * Pure computation; values are in [0, 1] (0 = black = air).
  *
@@ -24,10 +24,14 @@ export interface Lesion {
   sigma: number;
   /** +1 bright (opacity, mass), -1 dark (air, emphysema). */
   polarity: number;
-  /** Stripe orientation in radians. */
-  orientation: number;
-  /** Stripe period, fraction of the size. */
-  period: number;
+  /**
+   * Stripe wave vector in cycles per image along `[x, y]` (`[0, 0]`: no
+   * stripes). The phase is anchored to the image, not to the blob, so every
+   * image of a label carries the same pattern.
+   */
+  wave: readonly [number, number];
+  /** Stripe phase, radians. */
+  phase: number;
   /** Peak change in [0, 1] intensity. */
   amplitude: number;
 }
@@ -156,8 +160,7 @@ function addLesion(out: Float32Array, size: number, lesion: Lesion, a: Anatomy):
   const cx = (lesion.cx - 0.5) * a.scale + 0.5 + a.shiftX;
   const cy = (lesion.cy - 0.5) * a.scale + 0.5 + a.shiftY;
   const s = lesion.sigma * a.scale;
-  const cos = Math.cos(lesion.orientation);
-  const sin = Math.sin(lesion.orientation);
+  const [fx, fy] = lesion.wave;
   const reach = Math.ceil(3 * s * size);
   const px = Math.round(cx * size);
   const py = Math.round(cy * size);
@@ -166,11 +169,22 @@ function addLesion(out: Float32Array, size: number, lesion: Lesion, a: Anatomy):
       const u = (x + 0.5) / size - cx;
       const v = (y + 0.5) / size - cy;
       const envelope = Math.exp(-(u * u + v * v) / (2 * s * s));
-      const stripes = 0.55 + 0.45 * Math.cos((2 * Math.PI * (u * cos + v * sin)) / lesion.period);
+      const wave = Math.cos(2 * Math.PI * (fx * (x + 0.5) + fy * (y + 0.5)) / size + lesion.phase);
+      const stripes = 0.3 + 0.7 * wave;
       out[y * size + x] += lesion.polarity * lesion.amplitude * envelope * stripes;
     }
   }
 }
+
+/**
+ * Stripe textures that survive a patch-16 ViT at the protocols' 224-pixel
+ * input: one cycle per patch (14 cycles per image) along four directions,
+ * in two phases, as `[cycles x, cycles y, phase]`.
+ */
+export const LATTICE_TEXTURES: readonly (readonly [number, number, number])[] = [0, Math.PI / 2]
+  .flatMap((phase) =>
+    [[1, 0], [0, 1], [1, 1], [1, -1]].map(([a, b]) => [14 * a, 14 * b, phase] as const)
+  );
 
 /** Converts [0, 1] values to 8-bit grey. */
 export function toUint8(values: Float32Array): Uint8Array {

@@ -35,7 +35,7 @@ import {
   listTopLevel,
   type Rng,
 } from "./_common.ts";
-import { type Lesion, renderChestRadiograph, toUint8 } from "./_phantom.ts";
+import { LATTICE_TEXTURES, type Lesion, renderChestRadiograph, toUint8 } from "./_phantom.ts";
 import type { SkippedRow, XrayDataset, XraySynthOptions } from "./types.ts";
 
 /**
@@ -245,10 +245,10 @@ function nihLesion(k: number, rng: Rng): Lesion {
   return {
     cx: 0.5 + side * 0.18 + dx + (rng() - 0.5) * 0.03,
     cy: cy + (rng() - 0.5) * 0.03,
-    sigma: 0.06 + rng() * 0.01,
+    sigma: (k < 8 ? 0.06 : 0.08) + rng() * 0.01,
     polarity: name === "Pneumothorax" || name === "Emphysema" ? -1 : 1,
-    orientation: ((k * 3) % 8) * Math.PI / 8,
-    period: [0.045, 0.07, 0.1][k % 3],
+    wave: [LATTICE_TEXTURES[k % 8][0], LATTICE_TEXTURES[k % 8][1]],
+    phase: LATTICE_TEXTURES[k % 8][2],
     amplitude: 0.4 + rng() * 0.06,
   };
 }

@@ -47,7 +47,13 @@ import {
   listTopLevel,
   type Rng,
 } from "./_common.ts";
-import { type Lesion, lesionBox, renderChestRadiograph, toUint8 } from "./_phantom.ts";
+import {
+  LATTICE_TEXTURES,
+  type Lesion,
+  lesionBox,
+  renderChestRadiograph,
+  toUint8,
+} from "./_phantom.ts";
 import type { SkippedRow, SplitInfo, XrayDataset, XraySynthOptions } from "./types.ts";
 
 /** The one RSNA label. */
@@ -316,8 +322,8 @@ function opacity(rng: Rng): Lesion {
     cy: 0.32 + rng() * 0.32,
     sigma: 0.045 + rng() * 0.02,
     polarity: 1,
-    orientation: rng() * Math.PI,
-    period: 0.06,
+    wave: [LATTICE_TEXTURES[2][0], LATTICE_TEXTURES[2][1]],
+    phase: 0,
     amplitude: 0.28 + rng() * 0.06,
   };
 }
