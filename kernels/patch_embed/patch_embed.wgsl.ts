@@ -1,0 +1,101 @@
+// This module is browser compatible.
+/**
+ * WGSL of the patch_embed family: the im2col gather that turns a stride-P
+ * P×P convolution into a GEMM (run by the matmul family), and the fill of
+ * the prefix tokens (CLS and registers).
+ *
+ * @module
+ */
+
+/**
+ * im2col for a P×P convolution with stride P and no padding:
+ * `patches[b·h·w + i·w + j, c·P·P + ky·P + kx] = pixels[b, c, P·i + ky, P·j + kx]`
+ * (channel-major, then row, then column: the order of a PyTorch conv weight
+ * `[C, 3, P, P]` flattened). Pixels past the last full patch are ignored,
+ * as the official model does.
+ *
+ * Layouts: `pixels: [batch, channels, height, width]` (NCHW) f32;
+ * `patches: [batch·h·w, channels·P·P]` f32.
+ * Thread mapping: one thread per output element, 1D dispatch folded into
+ * (x, y). Bindings: 0 pixels (read), 1 patches (read_write), 2 params
+ * (uniform). Override: WORKGROUP_SIZE.
+ */
+export const IM2COL_WGSL: string = /* wgsl */ `
+override WORKGROUP_SIZE: u32 = 64u;
+
+struct Params {
+  batch: u32,
+  channels: u32,
+  height: u32,
+  width: u32,
+  patch_size: u32,
+  grid_h: u32,
+  grid_w: u32,
+  _pad: u32,
+}
+
+@group(0) @binding(0) var<storage, read> pixels: array<f32>;
+@group(0) @binding(1) var<storage, read_write> patches: array<f32>;
+@group(0) @binding(2) var<uniform> params: Params;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>) {
+  let idx = gid.x + gid.y * nwg.x * WORKGROUP_SIZE;
+  let pp = params.patch_size * params.patch_size;
+  let k = params.channels * pp;
+  let rows = params.batch * params.grid_h * params.grid_w;
+  if (idx >= rows * k) { return; }
+  let row = idx / k;
+  let col = idx % k;
+  let cells = params.grid_h * params.grid_w;
+  let b = row / cells;
+  let i = (row % cells) / params.grid_w;
+  let j = row % params.grid_w;
+  let c = col / pp;
+  let ky = (col % pp) / params.patch_size;
+  let kx = col % params.patch_size;
+  let y = i * params.patch_size + ky;
+  let x = j * params.patch_size + kx;
+  patches[idx] = pixels[((b * params.channels + c) * params.height + y) * params.width + x];
+}
+`;
+
+/**
+ * Writes the prefix tokens of every image: `tokens[b, 0] = cls`,
+ * `tokens[b, 1 + r] = registers[r]`.
+ *
+ * Layouts: `cls: [C]`, `registers: [R, C]`, `tokens: [batch, tokens, C]` f32.
+ * Thread mapping: one thread per (b, prefix token, c), 1D folded.
+ * Bindings: 0 cls, 1 registers (read), 2 tokens (read_write), 3 params
+ * (uniform `{ batch, tokens, dim, registers }`). Override: WORKGROUP_SIZE.
+ */
+export const PREFIX_TOKENS_WGSL: string = /* wgsl */ `
+override WORKGROUP_SIZE: u32 = 64u;
+
+struct Params {
+  batch: u32,
+  tokens: u32,
+  dim: u32,
+  registers: u32,
+}
+
+@group(0) @binding(0) var<storage, read> cls: array<f32>;
+@group(0) @binding(1) var<storage, read> registers: array<f32>;
+@group(0) @binding(2) var<storage, read_write> tokens: array<f32>;
+@group(0) @binding(3) var<uniform> params: Params;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>) {
+  let idx = gid.x + gid.y * nwg.x * WORKGROUP_SIZE;
+  let prefix = 1u + params.registers;
+  if (idx >= params.batch * prefix * params.dim) { return; }
+  let c = idx % params.dim;
+  let t = (idx / params.dim) % prefix;
+  let b = idx / (params.dim * prefix);
+  var v = cls[c];
+  if (t > 0u) { v = registers[(t - 1u) * params.dim + c]; }
+  tokens[(b * params.tokens + t) * params.dim + c] = v;
+}
+`;
