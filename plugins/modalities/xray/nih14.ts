@@ -188,7 +188,11 @@ export async function openNih14(root: string): Promise<XrayDataset> {
         skipped.push({ id: name, reason: `listed in ${file} but has no row in ${csvName}` });
         continue;
       }
-      const path = images.get(name) ?? joinPath(root, "images_*", "images", name);
+      // absent from every image folder: name the one folder, or the pattern when several
+      const path = images.get(name) ??
+        (folders.length === 1
+          ? joinPath(folders[0], name)
+          : joinPath(root, "images_*", "images", name));
       samples.push(createImageSample(name, row.subject, row.target, path, csvName!));
     }
     splits.set(split, samples);
