@@ -18,6 +18,7 @@ import { Command, CommanderError } from "commander";
 import { registerInfoCommands } from "./cli/info.ts";
 import { registerReportCommand } from "./cli/report.ts";
 import { registerEvalCommands } from "./cli/eval.ts";
+import { registerDemoCommand } from "./cli/demo.ts";
 import { registerSynthCommand } from "./cli/synth.ts";
 import { registerOnnxCommands } from "./cli/onnx.ts";
 import { VERSION, warn } from "./cli/common.ts";
@@ -33,6 +34,7 @@ export function createProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerInfoCommands(program);
+  registerDemoCommand(program);
   registerSynthCommand(program);
   registerEvalCommands(program);
   registerOnnxCommands(program);

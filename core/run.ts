@@ -364,6 +364,7 @@ export async function runEvaluation(options: EvaluationOptions): Promise<ResultR
         ...(dataset as { splitSource?: string }).splitSource
           ? { splitSource: (dataset as { splitSource?: string }).splitSource }
           : {},
+        ...skippedAtOpen(dataset),
       },
       timings: {
         ...timings,
@@ -386,6 +387,12 @@ export async function runEvaluation(options: EvaluationOptions): Promise<ResultR
   } finally {
     cache.close();
   }
+}
+
+/** Rows a dataset left out when it was opened (e.g. CSV rows without an image), if it says. */
+function skippedAtOpen(dataset: unknown): { skippedAtOpen?: unknown[] } {
+  const skipped = (dataset as { skipped?: unknown }).skipped;
+  return Array.isArray(skipped) && skipped.length > 0 ? { skippedAtOpen: skipped } : {};
 }
 
 function csvField(s: string): string {
