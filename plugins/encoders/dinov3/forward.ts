@@ -162,7 +162,7 @@ export function dinov3WeightBytes(c: Dinov3Config): number {
   const C = c.dim;
   const M = c.intermediateSize;
   const round = (n: number) => Math.max(4, n * 4);
-  const perLayer = 4 * round(C) + round(3 * C * C) + round(3 * C) + round(C * C) + 3 * round(C) +
+  const perLayer = 4 * round(C) + round(3 * C * C) + round(3 * C) + round(C * C) + 2 * round(C) +
     round(M * C) + round(M) + round(C * M) + round(C) + round(C);
   return round(C) + round(c.numRegisters * C) + round(C * c.channels * c.patchSize ** 2) +
     round(C) + c.depth * perLayer + 2 * round(C);

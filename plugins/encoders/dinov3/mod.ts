@@ -317,10 +317,10 @@ class WebGpuDinov3Encoder implements Dinov3WebGpuEncoder {
     }
   }
 
-  encode(pixelValues: HostTensor, options: EncodeOptions = {}): Promise<EncoderOutput> {
+  async encode(pixelValues: HostTensor, options: EncodeOptions = {}): Promise<EncoderOutput> {
     this.#live("encode");
     const [, , H, W] = checkPixels(this.config, pixelValues);
-    return encodeInChunks(pixelValues, this.maxBatch(H, W), async (chunk) => {
+    return await encodeInChunks(pixelValues, this.maxBatch(H, W), async (chunk) => {
       const out = await this.encodeToGpu(chunk, options);
       try {
         const tokens = await this.gpu.readTensor(out.lastHiddenState);
@@ -554,7 +554,8 @@ export async function createDinov3ReferenceEncoder(
       precision: "f32",
     },
     preprocess: preprocessFor(config),
-    encode(pixelValues: HostTensor, encodeOptions: EncodeOptions = {}) {
+    // deno-lint-ignore require-await
+    async encode(pixelValues: HostTensor, encodeOptions: EncodeOptions = {}) {
       checkPixels(config, pixelValues);
       const layers = encodeOptions.intermediateLayers;
       for (const i of layers ?? []) {
@@ -565,13 +566,13 @@ export async function createDinov3ReferenceEncoder(
         }
       }
       const out = dinov3ForwardRef(weights, pixelValues);
-      return Promise.resolve({
+      return {
         cls: out.cls,
         registers: out.registers,
         patches: out.patchTokens,
         patchMean: out.patchMean,
         ...(layers ? { intermediates: layers.map((i) => out.blocks[i]) } : {}),
-      });
+      };
     },
     dispose() {},
   };
