@@ -7,7 +7,8 @@
  * 2. the peer: onnxruntime-node running the very same model bytes directly
  *    (`InferenceSession.run`, same session options, same fetched outputs),
  *    measured interleaved with (1) so machine noise hits both alike
- *    (target: ours within 10 % of it),
+ *    (target: ours within 10 % of it), plus an identical second peer
+ *    session whose ratio to the first (A/A) shows the timing noise floor,
  * 3. medprobe's DINOv3 ONNX encoder on onnxruntime-web's wasm provider,
  * 4. the WebGPU DINOv3 encoder, when `plugins/encoders/dinov3/mod.ts`
  *    exports an encoder plugin (skipped with a note otherwise).
@@ -126,8 +127,9 @@ function fmt(v: number | undefined): string {
  * The wrapper's own cost: `encode()` versus `session.run()` on a tiny model
  * whose inference takes well under a millisecond, so the difference is what
  * medprobe adds per call (input checks, tensor wrapping, output mapping).
- * Best of 15 interleaved rounds of 50 calls each (the least disturbed by
- * other load).
+ * Median of ~1000 individually timed calls each, interleaved in blocks of
+ * 25 (a call is shorter than a scheduler slice, so most calls run
+ * undisturbed by other load).
  */
 async function wrapperOverhead(dir: string): Promise<{ ours: number; peer: number }> {
   const tiny = `${dir}/tiny`;
@@ -143,27 +145,25 @@ async function wrapperOverhead(dir: string): Promise<{ ours: number; peer: numbe
     defaultSessionOptions({ kind: "node" } as OnnxRuntime),
   );
   const px = { data: new Float32Array(3 * 32 * 32).fill(0.5), shape: [1, 3, 32, 32] };
-  const calls = 50;
-  const r = await measure(
-    {
-      ours: async () => {
-        for (let i = 0; i < calls; i++) await ours.encode(px);
-      },
-      peer: async () => {
-        for (let i = 0; i < calls; i++) {
-          await peer.run({ pixel_values: new ort.Tensor("float32", px.data, px.shape) }, FETCH);
-        }
-      },
-    },
-    1,
-    0,
-    15,
-  );
+  const runners = {
+    ours: () => ours.encode(px),
+    peer: () => peer.run({ pixel_values: new ort.Tensor("float32", px.data, px.shape) }, FETCH),
+  };
+  const calls: Record<string, number[]> = { ours: [], peer: [] };
+  for (let round = 0; round < 40; round++) {
+    for (const n of (round % 2 ? ["peer", "ours"] : ["ours", "peer"]) as ("ours" | "peer")[]) {
+      for (let i = 0; i < 25; i++) {
+        const t0 = performance.now();
+        await runners[n]();
+        if (round > 0) calls[n].push((performance.now() - t0) / 1000);
+      }
+    }
+  }
   ours.dispose();
   await peer.release();
   return {
-    ours: Math.min(...r.rounds.map((x) => x.ours)) / calls,
-    peer: Math.min(...r.rounds.map((x) => x.peer)) / calls,
+    ours: median(calls.ours),
+    peer: median(calls.peer),
   };
 }
 
@@ -187,6 +187,14 @@ async function speed(opts: { seconds: number; webgpu: boolean; wasm: boolean }):
       bytes,
       defaultSessionOptions({ kind: "node" } as OnnxRuntime),
     );
+    // A second, identical peer session: peer' / peer is an A/A ratio whose spread is the
+    // measurement's noise floor on this machine.
+    const peerB = await ort.InferenceSession.create(
+      bytes,
+      defaultSessionOptions({ kind: "node" } as OnnxRuntime),
+    );
+    const runPeer = (s: typeof peer, px: HostTensor) => () =>
+      s.run({ pixel_values: new ort.Tensor("float32", px.data, px.shape) }, FETCH);
     const oursRow = {
       name: "medprobe onnx-node (createDinov3OnnxEncoder)",
       ips: {} as Record<number, number>,
@@ -196,15 +204,12 @@ async function speed(opts: { seconds: number; webgpu: boolean; wasm: boolean }):
       ips: {} as Record<number, number>,
     };
     const ratio: Record<number, number> = {};
+    const noise: Record<number, number> = {};
     const roundsDone: Record<number, number> = {};
     for (const b of BATCHES) {
       const px = inputs[b];
       const r = await measure(
-        {
-          ours: () => ours.encode(px),
-          peer: () =>
-            peer.run({ pixel_values: new ort.Tensor("float32", px.data, px.shape) }, FETCH),
-        },
+        { ours: () => ours.encode(px), peer: runPeer(peer, px), peerB: runPeer(peerB, px) },
         b,
         opts.seconds,
         9,
@@ -213,10 +218,12 @@ async function speed(opts: { seconds: number; webgpu: boolean; wasm: boolean }):
       peerRow.ips[b] = r.ips.peer;
       // Median over rounds of (peer time / our time): robust to bursts of load on a shared CPU.
       ratio[b] = median(r.rounds.map((x) => x.peer / x.ours));
+      noise[b] = median(r.rounds.map((x) => x.peer / x.peerB));
       roundsDone[b] = r.rounds.length;
     }
     ours.dispose();
     await peer.release();
+    await peerB.release();
     overhead = await wrapperOverhead(dir);
     batch1Seconds = 1 / oursRow.ips[1];
     rows.push(oursRow, peerRow);
@@ -226,6 +233,11 @@ async function speed(opts: { seconds: number; webgpu: boolean; wasm: boolean }):
       note: `target >= 0.90; ${
         BATCHES.map((b) => `${roundsDone[b]} rounds at batch ${b}`).join(", ")
       }`,
+    });
+    rows.push({
+      name: "ratio peer' / peer (A/A: the noise floor)",
+      ips: noise,
+      note: "an identical second peer session; its distance from 1 is timing noise",
     });
 
     // --- ours (wasm)
@@ -291,13 +303,11 @@ async function speed(opts: { seconds: number; webgpu: boolean; wasm: boolean }):
     const extra = overhead.ours - overhead.peer;
     log();
     log(
-      `wrapper cost per call (tiny model, best of 15 rounds x 50 calls): encode() ${
+      `wrapper cost per call (tiny model, median of ~1000 calls each): encode() ${
         (overhead.ours * 1e6).toFixed(0)
       } us, session.run() ${(overhead.peer * 1e6).toFixed(0)} us: medprobe adds ${
         (extra * 1e6).toFixed(0)
-      } us = ${
-        (100 * extra / batch1Seconds).toFixed(3)
-      } % of one ViT-S batch-1 encode (negative: below the noise)`,
+      } us = ${(100 * extra / batch1Seconds).toFixed(3)} % of one ViT-S batch-1 encode`,
     );
   }
 }
