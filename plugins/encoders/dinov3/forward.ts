@@ -215,11 +215,6 @@ export interface Dinov3ForwardOptions {
   keepEmbeddings?: boolean;
   /** GEMM register tile. */
   tile?: MatmulTile;
-  /**
-   * Only acquire and release pool buffers as the real pass does, recording
-   * no GPU work: measures the activation memory of a batch without running it.
-   */
-  dryRun?: boolean;
 }
 
 /** The outputs of one forward pass, resident on the GPU. */
@@ -270,6 +265,129 @@ export function dinov3MaxBatch(
   return Math.floor(max / dinov3ActivationBytesPerImage(c, height, width));
 }
 
+/** The activation buffers of one pass, from a pool. */
+interface Activations {
+  scratch: GpuTensor[];
+  im2col: GpuTensor;
+  x: GpuTensor;
+  x2: GpuTensor;
+  a: GpuTensor;
+  qkv: GpuTensor;
+  o: GpuTensor;
+  hidden: GpuTensor;
+  last: GpuTensor;
+  mean: GpuTensor;
+  kept: GpuTensor[];
+  embeddings?: GpuTensor;
+}
+
+/** Acquires every activation of a pass (the dry run and the real pass share this). */
+function acquireActivations(
+  pool: BufferPool,
+  c: Dinov3Config,
+  B: number,
+  h: number,
+  w: number,
+  layers: readonly number[],
+  keepEmbeddings: boolean,
+): Activations {
+  const N = 1 + c.numRegisters + h * w;
+  const C = c.dim;
+  const tensor = (shape: number[], label: string): GpuTensor => ({
+    buffer: pool.acquire(shape.reduce((a, b) => a * b, 1) * 4, `dinov3:${label}`),
+    shape,
+    dtype: "f32",
+  });
+  const im2col = tensor([B * h * w, c.channels * c.patchSize ** 2], "im2col");
+  const x = tensor([B, N, C], "x"); // residual stream [B, N, C]
+  const x2 = tensor([B, N, C], "x2"); // residual stream after attention [B, N, C]
+  const a = tensor([B, N, C], "normed"); // LayerNorm output [B, N, C]
+  const qkv = tensor([B, N, 3 * C], "qkv"); // [B, N, 3C]
+  const o = tensor([B, N, C], "attention"); // [B, N, C]
+  const hidden = tensor([B, N, c.intermediateSize], "hidden"); // [B, N, M]
+  return {
+    scratch: [im2col, x, x2, a, qkv, o, hidden],
+    im2col,
+    x,
+    x2,
+    a,
+    qkv,
+    o,
+    hidden,
+    last: tensor([B, N, C], "last_hidden_state"),
+    mean: tensor([B, C], "patch_mean"),
+    kept: layers.map((i) => tensor([B, N, C], `block${i}`)),
+    embeddings: keepEmbeddings ? tensor([B, N, C], "embeddings") : undefined,
+  };
+}
+
+/** GPU memory of a batch, as the encoder would run it. */
+export interface Dinov3MemoryEstimate {
+  /** Bytes of the uploaded weights. */
+  weightsBytes: number;
+  /** Peak bytes the activation pool holds (pixels staging included). */
+  activationBytes: number;
+  /** Images per forward pass after splitting by the device limits. */
+  chunks: number[];
+}
+
+/**
+ * Measures the GPU memory of encoding `batch` images at `height × width`
+ * without running the model: splits the batch as the encoder does, then
+ * acquires from a fresh {@linkcode BufferPool} exactly the buffers one
+ * pass acquires (real allocations, so the pool's rounding counts), and
+ * reads its peak. The weights are counted, not uploaded.
+ */
+export function dinov3MemoryEstimate(
+  ctx: GpuContext,
+  config: Dinov3Config,
+  batch: number,
+  height: number,
+  width: number,
+  options: { intermediateLayers?: readonly number[] } = {},
+): Dinov3MemoryEstimate {
+  const max = dinov3MaxBatch(config, height, width, ctx.limits);
+  const chunks = Math.ceil(batch / max);
+  const size = Math.ceil(batch / chunks);
+  const sizes = Array.from({ length: chunks }, (_, i) => Math.min(size, batch - i * size));
+  const pool = new BufferPool(ctx);
+  const h = Math.floor(height / config.patchSize);
+  const w = Math.floor(width / config.patchSize);
+  for (const b of sizes) {
+    const pixels = pool.acquire(b * config.channels * height * width * 4, "dinov3:pixels");
+    const acts = acquireActivations(pool, config, b, h, w, options.intermediateLayers ?? [], false);
+    for (const t of acts.scratch) pool.release(t.buffer);
+    pool.release(pixels);
+    for (const t of [acts.last, acts.mean, ...acts.kept]) pool.release(t.buffer);
+  }
+  const activationBytes = pool.peakBytes;
+  pool.trim();
+  return { weightsBytes: dinov3WeightBytes(config), activationBytes, chunks: sizes };
+}
+
+/**
+ * FLOPs of one image through the model (multiply-adds count 2; LayerNorm,
+ * softmax and GELU not counted): the patch GEMM, and per block the q|k|v,
+ * attention (q·kᵀ and p·v), output and MLP GEMMs.
+ *
+ * @example ViT-S/16 at 224 px: 9.4 GFLOP per image
+ * ```ts
+ * import { dinov3Flops } from "./forward.ts";
+ * import { DINOV3_PRESETS } from "./config.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(Math.round(dinov3Flops(DINOV3_PRESETS["dinov3-vits16"], 224, 224) / 1e8), 94);
+ * ```
+ */
+export function dinov3Flops(c: Dinov3Config, height: number, width: number): number {
+  const hw = Math.floor(height / c.patchSize) * Math.floor(width / c.patchSize);
+  const N = 1 + c.numRegisters + hw;
+  const C = c.dim;
+  const M = c.intermediateSize;
+  const patch = 2 * hw * C * c.channels * c.patchSize ** 2;
+  const block = 2 * N * C * 3 * C + 4 * N * N * C + 2 * N * C * C + 4 * N * C * M;
+  return patch + c.depth * block;
+}
+
 /**
  * Runs the model on normalised pixels `[B, channels, H, W]` already on the
  * GPU (H, W floored to multiples of the patch size). All work is recorded
@@ -314,35 +432,14 @@ export async function dinov3Forward(
     }
   }
   const C = c.dim;
-  const M = c.intermediateSize;
-  const R = c.numRegisters;
-  const N = 1 + R + h * w;
-  const prefix = 1 + R;
+  const N = 1 + c.numRegisters + h * w;
+  const prefix = 1 + c.numRegisters;
   const pool = options.pool;
-  const dry = options.dryRun ?? false;
-  const tensor = (shape: number[], label: string): GpuTensor => ({
-    buffer: pool.acquire(shape.reduce((a, b) => a * b, 1) * 4, `dinov3:${label}`),
-    shape,
-    dtype: "f32",
-  });
-  const encoder = dry ? undefined : ctx.device.createCommandEncoder({ label: "dinov3" });
   const tile = options.tile;
-
-  // Scratch (returned to the pool when the pass is recorded).
-  const im2col = tensor([B * h * w, c.channels * c.patchSize ** 2], "im2col");
-  const x = tensor([B, N, C], "x"); // residual stream [B, N, C]
-  const x2 = tensor([B, N, C], "x2"); // residual stream after attention [B, N, C]
-  const a = tensor([B, N, C], "normed"); // LayerNorm output [B, N, C]
-  const qkv = tensor([B, N, 3 * C], "qkv"); // [B, N, 3C]
-  const o = tensor([B, N, C], "attention"); // [B, N, C]
-  const hidden = tensor([B, N, M], "hidden"); // [B, N, M]
-  // Outputs (kept until release()).
-  const last = tensor([B, N, C], "last_hidden_state");
-  const mean = tensor([B, C], "patch_mean");
-  const kept = layers.map((i) => tensor([B, N, C], `block${i}`));
-  const embeddings = options.keepEmbeddings ? tensor([B, N, C], "embeddings") : undefined;
-
-  if (!dry && encoder) {
+  const { im2col, x, x2, a, qkv, o, hidden, last, mean, kept, embeddings, scratch } =
+    acquireActivations(pool, c, B, h, w, layers, options.keepEmbeddings ?? false);
+  const encoder = ctx.device.createCommandEncoder({ label: "dinov3" });
+  try {
     const rope = ropeTables(ctx, h, w, c.headDim, c.ropeTheta);
     await patchEmbed(ctx, {
       pixels,
@@ -421,8 +518,14 @@ export async function dinov3Forward(
     }); // [B, N, C]
     await tokenMean(ctx, { x: last, start: prefix, count: h * w, out: mean, encoder }); // [B, C]
     ctx.device.queue.submit([encoder.finish()]);
+  } catch (e) {
+    for (const t of [last, mean, ...kept, ...(embeddings ? [embeddings] : [])]) {
+      pool.release(t.buffer);
+    }
+    throw e;
+  } finally {
+    for (const t of scratch) pool.release(t.buffer);
   }
-  for (const t of [im2col, x, x2, a, qkv, o, hidden]) pool.release(t.buffer);
   let released = false;
   return {
     grid: [h, w],

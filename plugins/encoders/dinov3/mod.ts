@@ -85,12 +85,15 @@ export {
 export {
   BufferPool,
   dinov3ActivationBytesPerImage,
+  dinov3Flops,
   dinov3Forward,
   type Dinov3ForwardOptions,
   type Dinov3GpuLayer,
   type Dinov3GpuOutput,
   type Dinov3GpuWeights,
   dinov3MaxBatch,
+  type Dinov3MemoryEstimate,
+  dinov3MemoryEstimate,
   dinov3WeightBytes,
   uploadDinov3Weights,
 } from "./forward.ts";

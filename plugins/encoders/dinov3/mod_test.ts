@@ -13,6 +13,7 @@ import {
   DINOV3_ENCODERS,
   dinov3ActivationBytesPerImage,
   dinov3MaxBatch,
+  dinov3MemoryEstimate,
   dinov3WeightBytes,
   planChunks,
 } from "./mod.ts";
@@ -131,6 +132,15 @@ gpuTest(
     await assert.rejects(() => encoder.encode(G0), /disposed/);
   },
 );
+
+gpuTest("dinov3MemoryEstimate() of ViT-L/16 at 512 px, batch 8, stays under 4 GB", (gpu) => {
+  const m = dinov3MemoryEstimate(gpu, DINOV3_PRESETS["dinov3-vitl16"], 8, 512, 512);
+  // 128 MiB bindings: 7 images fit, so 8 go as 4 + 4.
+  if (gpu.limits.maxStorageBufferBindingSize === 128 * 2 ** 20) assert.deepEqual(m.chunks, [4, 4]);
+  assert.equal(m.weightsBytes, dinov3WeightBytes(DINOV3_PRESETS["dinov3-vitl16"]));
+  assert.ok(m.activationBytes >= 4 * 1029 * 4096 * 4, "holds at least the MLP hidden of a chunk");
+  assert.ok(m.weightsBytes + m.activationBytes < 4e9);
+});
 
 gpuTest("the reference (CPU) encoder agrees with the WebGPU encoder", async (gpu) => {
   const ref = await createDinov3ReferenceEncoder(FIXTURE);
