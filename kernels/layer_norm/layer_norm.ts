@@ -9,9 +9,10 @@
 import type { GpuContext, GpuTensor } from "../../core/gpu.ts";
 import { formatShape, numel } from "../../core/tensor.ts";
 import { dispatch, getPipeline, writeUniforms } from "../_runtime.ts";
-import { LAYER_NORM_WGSL, TOKEN_MEAN_WGSL } from "./layer_norm.wgsl.ts";
+import { LAYER_NORM_ROWS_WGSL, LAYER_NORM_WGSL, TOKEN_MEAN_WGSL } from "./layer_norm.wgsl.ts";
 
 const WORKGROUP_SIZE = 64;
+const ROWS_WORKGROUP_SIZE = 8;
 
 /** Arguments of {@linkcode layerNorm}. */
 export interface LayerNormArgs {
@@ -25,6 +26,12 @@ export interface LayerNormArgs {
   eps: number;
   /** Destination with x's shape; allocated when absent. Must not be x. */
   out?: GpuTensor;
+  /**
+   * `"workgroup"`: one workgroup per row with tree reductions (hardware
+   * GPUs); `"rows"`: one thread per row (software adapters).
+   * @default {by adapter}
+   */
+  variant?: "workgroup" | "rows";
   /** Record into this encoder instead of submitting. */
   encoder?: GPUCommandEncoder;
 }
@@ -123,10 +130,11 @@ export async function layerNorm(ctx: GpuContext, args: LayerNormArgs): Promise<G
   if (out.buffer === args.x.buffer) {
     throw new TypeError("Cannot run layerNorm as out must not share a buffer with x");
   }
+  const rowsVariant = (args.variant ?? (ctx.info.isSoftware ? "rows" : "workgroup")) === "rows";
   const pipeline = await getPipeline(ctx, {
     label: "layer_norm",
-    code: LAYER_NORM_WGSL,
-    constants: { WORKGROUP_SIZE },
+    code: rowsVariant ? LAYER_NORM_ROWS_WGSL : LAYER_NORM_WGSL,
+    constants: { WORKGROUP_SIZE: rowsVariant ? ROWS_WORKGROUP_SIZE : WORKGROUP_SIZE },
   });
   dispatch(ctx, {
     label: "layer_norm",
@@ -138,7 +146,7 @@ export async function layerNorm(ctx: GpuContext, args: LayerNormArgs): Promise<G
       out.buffer,
       writeUniforms(ctx, "layer_norm", packLayerNormParams(rows, cols, args.eps)),
     ],
-    workgroups: rows,
+    workgroups: rowsVariant ? Math.ceil(rows / ROWS_WORKGROUP_SIZE) : rows,
     encoder: args.encoder,
   });
   return out;

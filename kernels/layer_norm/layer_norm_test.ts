@@ -66,8 +66,8 @@ Deno.test("packLayerNormParams() lays out rows, cols and eps", () => {
 // Tokens = patches + CLS + 4 registers: 201 at 224 px, 1029 at 512 px.
 const SHAPES: number[][] = [[201, 384], [201, 768], [1029, 1024], [2, 21, 64], [1, 1], [7, 1000]];
 
-for (const shape of SHAPES) {
-  gpuTest(`layerNorm() matches layerNormRef() on [${shape}]`, async (gpu) => {
+for (const [shape, variant] of SHAPES.flatMap((s) => [[s, "rows"], [s, "workgroup"]] as const)) {
+  gpuTest(`layerNorm() (${variant}) matches layerNormRef() on [${shape}]`, async (gpu) => {
     const C = shape[shape.length - 1];
     // An offset mean makes a one-pass variance visibly wrong.
     const x = randomTensor(shape, C, 2);
@@ -79,6 +79,7 @@ for (const shape of SHAPES) {
       weight: gpu.uploadTensor(weight),
       bias: gpu.uploadTensor(bias),
       eps: 1e-5,
+      variant,
     });
     assertAllClose(
       await gpu.readTensor(y),
@@ -88,20 +89,26 @@ for (const shape of SHAPES) {
   });
 }
 
-gpuTest("layerNorm() folds more than 65535 rows", async (gpu) => {
-  const x = randomTensor([65536 + 5, 8], 4);
-  const weight = randomTensor([8], 5);
-  const bias = randomTensor([8], 6);
-  const y = await layerNorm(gpu, {
-    x: gpu.uploadTensor(x),
-    weight: gpu.uploadTensor(weight),
-    bias: gpu.uploadTensor(bias),
-    eps: 1e-5,
-  });
-  assertAllClose(await gpu.readTensor(y), layerNormRef(x, { weight, bias, eps: 1e-5 }), {
-    atol: 1e-5,
-    rtol: 1e-4,
-  });
+gpuTest("layerNorm() folds more than 65535 workgroups", async (gpu) => {
+  // "rows" packs 8 rows per workgroup, "workgroup" one.
+  for (const [variant, rows] of [["rows", 8 * 65536 + 5], ["workgroup", 65536 + 5]] as const) {
+    const x = randomTensor([rows, 4], 4);
+    const weight = randomTensor([4], 5);
+    const bias = randomTensor([4], 6);
+    const y = await layerNorm(gpu, {
+      x: gpu.uploadTensor(x),
+      weight: gpu.uploadTensor(weight),
+      bias: gpu.uploadTensor(bias),
+      eps: 1e-5,
+      variant,
+    });
+    assertAllClose(
+      await gpu.readTensor(y),
+      layerNormRef(x, { weight, bias, eps: 1e-5 }),
+      { atol: 1e-5, rtol: 1e-4 },
+      variant,
+    );
+  }
 });
 
 for (
