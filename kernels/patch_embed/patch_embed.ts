@@ -208,7 +208,7 @@ export async function patchEmbed(ctx: GpuContext, args: PatchEmbedArgs): Promise
         ]).buffer,
       ),
     ],
-    workgroups: Math.ceil(rows * k / WORKGROUP_SIZE),
+    workgroups: Math.ceil(rows * p.channels * p.patch / WORKGROUP_SIZE),
     encoder: args.encoder,
   });
   await matmul(ctx, {

@@ -16,7 +16,8 @@
  *
  * Layouts: `pixels: [batch, channels, height, width]` (NCHW) f32;
  * `patches: [batch·h·w, channels·P·P]` f32.
- * Thread mapping: one thread per output element, 1D dispatch folded into
+ * Thread mapping: one thread per (patch, channel, ky) copying the P pixels
+ * of one patch row (contiguous in both tensors), 1D dispatch folded into
  * (x, y). Bindings: 0 pixels (read), 1 patches (read_write), 2 params
  * (uniform). Override: WORKGROUP_SIZE.
  */
@@ -41,23 +42,20 @@ struct Params {
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
-  let idx = gid.x + gid.y * nwg.x * WORKGROUP_SIZE;
-  let pp = params.patch_size * params.patch_size;
-  let k = params.channels * pp;
-  let rows = params.batch * params.grid_h * params.grid_w;
-  if (idx >= rows * k) { return; }
-  let row = idx / k;
-  let col = idx % k;
+  let idx = gid.x + gid.y * nwg.x * WORKGROUP_SIZE;   // (row, c, ky)
+  let ps = params.patch_size;
+  let lines = params.channels * ps;                   // patch rows per patch
   let cells = params.grid_h * params.grid_w;
+  if (idx >= params.batch * cells * lines) { return; }
+  let row = idx / lines;
+  let c = (idx % lines) / ps;
+  let ky = idx % ps;
   let b = row / cells;
   let i = (row % cells) / params.grid_w;
   let j = row % params.grid_w;
-  let c = col / pp;
-  let ky = (col % pp) / params.patch_size;
-  let kx = col % params.patch_size;
-  let y = i * params.patch_size + ky;
-  let x = j * params.patch_size + kx;
-  patches[idx] = pixels[((b * params.channels + c) * params.height + y) * params.width + x];
+  let src = ((b * params.channels + c) * params.height + i * ps + ky) * params.width + j * ps;
+  let dst = idx * ps;                                 // = row·channels·P·P + c·P·P + ky·P
+  for (var kx = 0u; kx < ps; kx++) { patches[dst + kx] = pixels[src + kx]; }
 }
 `;
 

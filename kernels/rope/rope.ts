@@ -160,7 +160,7 @@ export async function rope(ctx: GpuContext, args: RopeArgs): Promise<void> {
     code: ROPE_WGSL,
     constants: { WORKGROUP_SIZE },
   });
-  const pairs = B * (N - args.prefix) * blocks * H * (D / 2);
+  const vectors = B * (N - args.prefix) * blocks * H;
   dispatch(ctx, {
     label: "rope",
     pipeline,
@@ -174,7 +174,7 @@ export async function rope(ctx: GpuContext, args: RopeArgs): Promise<void> {
         new Uint32Array([B, N, H, D, args.prefix, blocks, args.x.shape[2], 0]).buffer,
       ),
     ],
-    workgroups: Math.ceil(pairs / WORKGROUP_SIZE),
+    workgroups: Math.ceil(vectors / WORKGROUP_SIZE),
     encoder: args.encoder,
   });
 }

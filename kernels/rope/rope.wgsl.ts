@@ -19,9 +19,11 @@
  * `[B, N, C]` has one block and row_stride C; a packed qkv `[B, N, 3C]` is
  * rotated with two blocks, q and k); `sin, cos: [tokens − prefix, Dh]`
  * (computed on the CPU in f64).
- * Thread mapping: one thread per (batch, patch, block, head, c < Dh/2)
- * pair, 1D dispatch folded into (x, y); each thread reads and writes only
- * its own pair, so in-place is race-free.
+ * Thread mapping: one thread per (batch, patch, block·head) head vector,
+ * looping over its Dh/2 pairs (few, fat threads: on llvmpipe every
+ * workgroup costs microseconds to schedule); 1D dispatch folded into
+ * (x, y). Each thread reads and writes only its own head vector, so
+ * in-place is race-free.
  * Bindings: 0 sin, 1 cos (read), 2 x (read_write), 3 params (uniform
  * `{ batch, tokens, heads, head_dim, prefix, blocks, row_stride }`).
  * Override: WORKGROUP_SIZE.
@@ -49,21 +51,21 @@ struct Params {
 fn main(@builtin(global_invocation_id) gid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * WORKGROUP_SIZE;
-  let half = params.head_dim / 2u;
-  let per_patch = params.blocks * params.heads * half;
+  let vectors = params.blocks * params.heads;
   let patches = params.tokens - params.prefix;
-  if (i >= params.batch * patches * per_patch) { return; }
-  let bp = i / per_patch;             // b * patches + p
+  if (i >= params.batch * patches * vectors) { return; }
+  let bp = i / vectors;               // b * patches + p
   let b = bp / patches;
   let p = bp % patches;
-  let r = i % per_patch;
-  let bh = r / half;                  // block * heads + head
-  let c = r % half;
+  let bh = i % vectors;               // block * heads + head
+  let half = params.head_dim / 2u;
   let base = (b * params.tokens + params.prefix + p) * params.row_stride + bh * params.head_dim;
   let tb = p * params.head_dim;
-  let u = x[base + c];
-  let v = x[base + c + half];
-  x[base + c] = u * cos_t[tb + c] - v * sin_t[tb + c];
-  x[base + c + half] = v * cos_t[tb + c + half] + u * sin_t[tb + c + half];
+  for (var c = 0u; c < half; c++) {
+    let u = x[base + c];
+    let v = x[base + c + half];
+    x[base + c] = u * cos_t[tb + c] - v * sin_t[tb + c];
+    x[base + c + half] = v * cos_t[tb + c + half] + u * sin_t[tb + c + half];
+  }
 }
 `;
