@@ -1,7 +1,8 @@
-// This module is browser compatible.
+// This module is browser compatible (except the file-based loaders, which say so).
 /**
  * The small core of medprobe: plugin interfaces and registry, host tensors,
- * errors, the WebGPU device layer and safetensors I/O.
+ * errors, the WebGPU device layer, safetensors I/O, image preprocessing,
+ * metric reductions, result records, the feature cache and the runners.
  *
  * @module
  */
@@ -9,3 +10,20 @@ export * from "./errors.ts";
 export * from "./plugin.ts";
 export * from "./registry.ts";
 export * from "./tensor.ts";
+export * from "./gpu.ts";
+export * from "./safetensors.ts";
+export * from "./image.ts";
+export * from "./metrics.ts";
+export * from "./result.ts";
+export * from "./cache.ts";
+export * from "./extract.ts";
+export * from "./prefetch.ts";
+export * from "./run.ts";
+export {
+  isSegmentationSample,
+  runSegmentationEvaluation,
+  type SegmentationEvaluationOptions,
+  type SegmentationProtocolDefaults,
+  type SegmentationSample,
+  type SegmentationStageProgress,
+} from "./run_segmentation.ts";
