@@ -51,6 +51,7 @@ export interface EvalCliOptions {
   runFolds?: number;
   plugin: string[];
   quiet?: boolean;
+  exportOnnx?: string;
 }
 
 /** Parses `224`, `480x640` or `native`. */
@@ -121,6 +122,7 @@ function addCommonOptions(cmd: Command): Command {
       [],
     )
     .option("--quiet", "no progress output")
+    .option("--export-onnx <file>", "also write the DINOv3 encoder as an ONNX model to FILE")
     .option("--json", "print the result record(s) as JSON on stdout");
 }
 
@@ -132,6 +134,18 @@ export async function evaluate(
   signal: AbortSignal,
 ): Promise<ResultRecord> {
   const spec = findDataset(registry, datasetId);
+  if (o.exportOnnx) {
+    if (!o.weights) {
+      throw new TypeError(
+        "Cannot export an ONNX model as --weights must name a DINOv3 weights folder",
+      );
+    }
+    const { exportDinov3Onnx } = await import("../plugins/encoders/onnx/dinov3_onnx.ts");
+    const written = await exportDinov3Onnx(o.weights, o.exportOnnx);
+    if (!o.quiet) {
+      warn(`medprobe: wrote ${written.path} (${(written.bytes / 2 ** 20).toFixed(1)} MiB)`);
+    }
+  }
   const { encoder, meta } = await openEncoder(registry, o);
   const progress = createProgress({ quiet: o.quiet });
   const resolution = o.resolution ?? spec.protocol.resolution;
