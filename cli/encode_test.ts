@@ -1,0 +1,127 @@
+import assert from "node:assert/strict";
+import { Command } from "commander";
+import { imagesToBatch } from "../core/image.ts";
+import { parseSafetensors } from "../core/safetensors.ts";
+import { gpuTest, maxAbsDiff } from "../kernels/_testing.ts";
+import { createDinov3WebGpuEncoder } from "../plugins/encoders/dinov3/mod.ts";
+import { encodePng, parsePng } from "../plugins/formats/mod.ts";
+import { composePcaFigure, readEncoderImage, registerEncodeCommands } from "./encode.ts";
+
+const FIXTURE = new URL("../../shared/fixtures/dinov3/tiny-public", import.meta.url).pathname;
+
+function program(): Command {
+  const p = new Command("medprobe").exitOverride();
+  registerEncodeCommands(p);
+  return p;
+}
+
+async function writeImages(dir: string): Promise<string[]> {
+  const rgb = new Uint8Array(40 * 56 * 3).map((_, i) => (i * 7) % 251);
+  const grey = new Uint8Array(70 * 50).map((_, i) => (i * 13) % 241);
+  const a = `${dir}/a.png`;
+  const b = `${dir}/b.png`;
+  await Deno.writeFile(a, encodePng({ data: rgb, width: 56, height: 40, channels: 3 }));
+  await Deno.writeFile(b, encodePng({ data: grey, width: 50, height: 70, channels: 1 }));
+  return [a, b];
+}
+
+gpuTest(
+  "medprobe encode writes one row per image, in order, equal to the encoder's",
+  async (gpu) => {
+    const dir = await Deno.makeTempDir({ prefix: "medprobe-encode-" });
+    try {
+      const [a, b] = await writeImages(dir);
+      const out = `${dir}/features.safetensors`;
+      // --batch 1 so each image is its own encoder call; b comes first to check the order.
+      await program().parseAsync(
+        [
+          "encode",
+          b,
+          a,
+          "--weights",
+          FIXTURE,
+          "--resolution",
+          "48x64",
+          "--batch",
+          "1",
+          "--backend",
+          "webgpu",
+          "--out",
+          out,
+        ],
+        { from: "user" },
+      );
+      const { tensors, metadata } = parseSafetensors(await Deno.readFile(out));
+      assert.deepEqual(tensors.cls.shape, [2, 64]);
+      assert.deepEqual(tensors.registers.shape, [2, 4, 64]);
+      assert.deepEqual(tensors.patch_tokens.shape, [2, 3, 4, 64]);
+      assert.deepEqual(tensors.patch_mean.shape, [2, 64]);
+      assert.deepEqual(JSON.parse(metadata.images), [b, a]);
+      assert.equal(metadata.backend, "webgpu");
+      const encoder = await createDinov3WebGpuEncoder(gpu, FIXTURE);
+      try {
+        const images = [await readEncoderImage(b), await readEncoderImage(a)];
+        const ref = await encoder.encode(imagesToBatch(images, [48, 64], encoder.preprocess));
+        assert.ok(maxAbsDiff(tensors.cls.data as Float32Array, ref.cls.data) < 1e-6);
+        assert.ok(maxAbsDiff(tensors.patch_tokens.data as Float32Array, ref.patches.data) < 1e-6);
+      } finally {
+        encoder.dispose();
+      }
+      await assert.rejects(
+        () =>
+          program().parseAsync(
+            [
+              "encode",
+              a,
+              b,
+              "--weights",
+              FIXTURE,
+              "--resolution",
+              "native",
+              "--backend",
+              "webgpu",
+              "--out",
+              out,
+            ],
+            { from: "user" },
+          ),
+        /same patch grid/,
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+gpuTest("medprobe pca writes the image and its PC map side by side", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "medprobe-pca-" });
+  try {
+    const [a] = await writeImages(dir);
+    const out = `${dir}/pca.png`;
+    await program().parseAsync(
+      ["pca", a, "--weights", FIXTURE, "--resolution", "64", "--backend", "webgpu", "--out", out],
+      { from: "user" },
+    );
+    const png = parsePng(await Deno.readFile(out), out);
+    assert.deepEqual([png.width, png.height, png.channels], [64 * 2 + 8, 64, 3]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("composePcaFigure() upsamples the map by nearest neighbour beside the image", () => {
+  const image = {
+    kind: "image" as const,
+    data: new Uint8Array(4).fill(255),
+    width: 2,
+    height: 2,
+    channels: 1,
+  };
+  const rgb = new Uint8Array([10, 20, 30, 40, 50, 60]); // a 1×2 grid
+  const f = composePcaFigure(image, rgb, [1, 2], [2, 4]);
+  assert.deepEqual([f.width, f.height], [16, 2]);
+  const px = (x: number, y: number) => [...f.data.subarray((y * 16 + x) * 3, (y * 16 + x) * 3 + 3)];
+  assert.deepEqual(px(0, 0), [255, 255, 255]); // the white image
+  assert.deepEqual(px(12, 1), [10, 20, 30]); // left half of the map
+  assert.deepEqual(px(15, 0), [40, 50, 60]); // right half
+});
