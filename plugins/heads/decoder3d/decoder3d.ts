@@ -93,6 +93,14 @@ export interface Decoder3dHyperparameters {
   smoothNr: number;
   /** Dice denominator smoothing. */
   smoothDr: number;
+  /**
+   * Normalisation after the convolutions below full resolution: `"none"`
+   * (biases only; the features are already layer-normalised tokens and the
+   * skips z-scored, and predictions do not depend on what else a window
+   * holds) or `"group"` (group normalisation over each crop, nnU-Net-like;
+   * needs large crops).
+   */
+  norm: "group" | "none";
   /** Group-norm groups (at most; the largest divisor of each width). */
   normGroups: number;
   /** Group-norm epsilon. */
@@ -123,6 +131,7 @@ export const DECODER3D_DEFAULTS: Readonly<Decoder3dHyperparameters> = Object.fre
   includeBackground: false,
   smoothNr: 1e-5,
   smoothDr: 1e-5,
+  norm: "none",
   normGroups: 8,
   normEps: 1e-5,
   slope: 0.01,
@@ -249,6 +258,7 @@ export function resolveDecoder3dOptions(
     includeBackground: bool("includeBackground"),
     smoothNr: num("smoothNr", (v) => v >= 0, ">= 0"),
     smoothDr: num("smoothDr", (v) => v > 0, "positive"),
+    norm: checkChoice(HEAD, "norm", o.norm, ["none", "group"] as const),
     normGroups: int("normGroups", 1),
     normEps: num("normEps", (v) => v > 0, "positive"),
     slope: num("slope", (v) => v >= 0, ">= 0"),
@@ -462,6 +472,7 @@ function archFor(
     imageChannels: d.imageChannels,
     numClasses: h.numClasses,
     channels,
+    norm: h.norm,
     normGroups: h.normGroups,
     normEps: h.normEps,
     slope: h.slope,

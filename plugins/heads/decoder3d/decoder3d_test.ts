@@ -156,6 +156,7 @@ Deno.test("resolveDecoder3dOptions() and the network's parameter list", () => {
     imageChannels: 2,
     numClasses: 3,
     channels: [8, 4, 4],
+    norm: "group" as const,
     normGroups: 8,
     normEps: 1e-5,
     slope: 0.01,
@@ -166,6 +167,8 @@ Deno.test("resolveDecoder3dOptions() and the network's parameter list", () => {
   assert.deepEqual(shapes["stage0.proj.weight"], [8, 6, 1, 1, 1]);
   assert.deepEqual(shapes["stage1.conv.weight"], [4, 8 + 2, 3, 3, 3]);
   assert.deepEqual(shapes["stage2.conv.weight"], [4, 4 + 2, 3, 3, 3]);
+  assert.deepEqual(shapes["stage2.conv.bias"], [4]); // full resolution: bias, no norm
+  assert.equal(shapes["stage2.conv.norm.weight"], undefined);
   assert.deepEqual(shapes["head.weight"], [3, 4 + 2, 1, 1, 1]);
   assert.deepEqual(shapes["head.bias"], [3]);
   assert.equal(shapes["stage1.conv.bias"], undefined);
@@ -208,8 +211,7 @@ function blobCase(seed: number, d = 8, hw = 32, cells = 2) {
 }
 
 Deno.test({
-  name:
-    "decoder3d fit() is deterministic for a seed, learns a blob, and save/load predicts the same",
+  name: "decoder3d fit() is deterministic for a seed, and save/load predicts the same",
   ignore: !hasGpu && !requireGpu,
   sanitizeResources: false,
   sanitizeOps: false,
@@ -275,69 +277,73 @@ Deno.test({
   },
 });
 
-Deno.test({
-  name: "Decoder3dNet gradients of every parameter match finite differences of the GPU loss",
-  ignore: !hasGpu && !requireGpu,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    const gpu = await testGpu();
-    if (!gpu) throw new Error("REQUIRE_GPU=1 but no WebGPU adapter was found");
-    const arch = {
-      featureChannels: 3,
-      imageChannels: 1,
-      numClasses: 2,
-      channels: [4, 4, 4],
-      normGroups: 2,
-      normEps: 1e-5,
-      slope: 0.1,
-      imageMean: [0],
-      imageStd: [1],
-    };
-    const params = initialParameters(arch, seededRandom(1));
-    const g: [number, number, number][] = [[2, 2, 2], [2, 4, 4], [2, 8, 8]];
-    const crop = {
-      features: randomTensor([3, ...g[0]], 2).data,
-      featureShape: g[0],
-      skips: [randomTensor([1, ...g[1]], 3).data, randomTensor([1, ...g[2]], 4).data],
-      gridShapes: g,
-      mappings: [resizeMapping(g[0], g[1]), resizeMapping(g[1], g[2])],
-      labels: new Float32Array(2 * 64).map((_, i) => (i % 5 === 0 ? 1 : 0)),
-    };
-    const loss = {
-      includeBackground: false,
-      ceWeight: 1,
-      diceWeight: 1,
-      smoothNr: 1e-5,
-      smoothDr: 1e-5,
-    };
-    const lossAt = async () => {
-      const n = new Decoder3dNet(gpu, arch, params);
-      const v = await n.lossAndGradients(crop, loss);
-      n.dispose();
-      return v.loss;
-    };
-    const net = new Decoder3dNet(gpu, arch, params);
-    await net.lossAndGradients(crop, loss);
-    const grads = await net.gradients();
-    net.dispose();
-    let checked = 0;
-    for (const name of Object.keys(params)) {
-      for (const i of [0, params[name].length - 1]) {
-        const keep = params[name][i];
-        params[name][i] = keep + 1e-2;
-        const a = await lossAt();
-        params[name][i] = keep - 1e-2;
-        const b = await lossAt();
-        params[name][i] = keep;
-        const numeric = (a - b) / 2e-2;
-        assert.ok(
-          Math.abs(grads[name][i] - numeric) <= 2e-4 + 0.05 * Math.abs(numeric),
-          `${name}[${i}]: analytic ${grads[name][i]} vs numeric ${numeric}`,
-        );
-        checked++;
+for (const norm of ["group", "none"] as const) {
+  Deno.test({
+    name:
+      `Decoder3dNet gradients of every parameter match finite differences of the GPU loss (norm ${norm})`,
+    ignore: !hasGpu && !requireGpu,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    async fn() {
+      const gpu = await testGpu();
+      if (!gpu) throw new Error("REQUIRE_GPU=1 but no WebGPU adapter was found");
+      const arch = {
+        featureChannels: 3,
+        imageChannels: 1,
+        numClasses: 2,
+        channels: [4, 4, 4],
+        norm,
+        normGroups: 2,
+        normEps: 1e-5,
+        slope: 0.1,
+        imageMean: [0],
+        imageStd: [1],
+      };
+      const params = initialParameters(arch, seededRandom(1));
+      const g: [number, number, number][] = [[2, 2, 2], [2, 4, 4], [2, 8, 8]];
+      const crop = {
+        features: randomTensor([3, ...g[0]], 2).data,
+        featureShape: g[0],
+        skips: [randomTensor([1, ...g[1]], 3).data, randomTensor([1, ...g[2]], 4).data],
+        gridShapes: g,
+        mappings: [resizeMapping(g[0], g[1]), resizeMapping(g[1], g[2])],
+        labels: new Float32Array(2 * 64).map((_, i) => (i % 5 === 0 ? 1 : 0)),
+      };
+      const loss = {
+        includeBackground: false,
+        ceWeight: 1,
+        diceWeight: 1,
+        smoothNr: 1e-5,
+        smoothDr: 1e-5,
+      };
+      const lossAt = async () => {
+        const n = new Decoder3dNet(gpu, arch, params);
+        const v = await n.lossAndGradients(crop, loss);
+        n.dispose();
+        return v.loss;
+      };
+      const net = new Decoder3dNet(gpu, arch, params);
+      await net.lossAndGradients(crop, loss);
+      const grads = await net.gradients();
+      net.dispose();
+      let checked = 0;
+      for (const name of Object.keys(params)) {
+        for (const i of [0, params[name].length - 1]) {
+          const keep = params[name][i];
+          params[name][i] = keep + 1e-2;
+          const a = await lossAt();
+          params[name][i] = keep - 1e-2;
+          const b = await lossAt();
+          params[name][i] = keep;
+          const numeric = (a - b) / 2e-2;
+          assert.ok(
+            Math.abs(grads[name][i] - numeric) <= 2e-4 + 0.05 * Math.abs(numeric),
+            `${name}[${i}]: analytic ${grads[name][i]} vs numeric ${numeric}`,
+          );
+          checked++;
+        }
       }
-    }
-    assert.equal(checked, 2 * parameterShapes(arch).length);
-  },
-});
+      assert.equal(checked, 2 * parameterShapes(arch).length);
+    },
+  });
+}

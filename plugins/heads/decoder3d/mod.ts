@@ -6,22 +6,27 @@
  * ## Architecture (channels and stages)
  * With `channels = [c0, c1, ...]` (default `[64, 32, 16, 16, 8]`) and S
  * upsampling stages, S = round(log2(voxels per feature cell)) (4 for
- * 16-pixel patches at native resolution):
+ * 16-pixel patches at native resolution, 5 for 224-pixel slices of a
+ * 512 × 512 CT):
  *
  * | stage | grid (in-plane) | layers |
  * |---|---|---|
- * | 0 | feature grid h × w | conv 1×1×1 Cf→c0, GN, LeakyReLU; conv 3×3×3 c0→c0, GN, LeakyReLU |
- * | s = 1..S−1 | h·2^s × w·2^s | trilinear ×2 ⊕ image skip (Cin) → conv 3×3×3 → cs, GN, LeakyReLU |
- * | S | H × W (input) | trilinear to the input grid ⊕ image skip → conv 3×3×3 → cS, GN, LeakyReLU |
+ * | 0 | feature grid h × w | conv 1×1×1 Cf→c0, LeakyReLU; conv 3×3×3 c0→c0, LeakyReLU |
+ * | s = 1..S−1 | h·2^s × w·2^s | trilinear ×2 ⊕ image skip (Cin) → conv 3×3×3 → cs, LeakyReLU |
+ * | S | H × W (input) | trilinear to the input grid ⊕ image skip → conv 3×3×3 → cS, LeakyReLU |
  * | head | H × W | conv 1×1×1 on [stage S ⊕ image] (cS + Cin)→K (+ bias) → logits |
  *
- * The skip connections carry the normalised input volume itself, resampled
- * to every stage grid, so fine boundaries come from the image intensities
- * and semantics from the frozen features; the head sees the image once more,
- * unnormalised, since group normalisation over a crop removes absolute
- * intensity. Depth is never resampled (one
- * feature map per axial slice). GN = group normalisation with up to
- * `normGroups` groups.
+ * The skip connections carry the normalised input volume itself (z-scored
+ * with the training set's mean and std), resampled to every stage grid, so
+ * fine boundaries come from the image intensities and semantics from the
+ * frozen features; the head sees the image once more. Depth is never
+ * resampled (one feature map per axial slice). Convolutions have biases and
+ * no normalisation by default (`norm: "none"`): the inputs are already
+ * normalised (layer-normed patch tokens, z-scored image), and a crop-wise
+ * normalisation makes a window's prediction depend on what else the window
+ * holds, which breaks sliding-window inference on small windows.
+ * `norm: "group"` adds group normalisation (up to `normGroups` groups) after
+ * every convolution below full resolution, nnU-Net style, for large crops.
  *
  * ## Training and inference
  * - Loss: Dice + cross-entropy (batch soft Dice over the foreground

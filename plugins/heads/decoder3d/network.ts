@@ -11,20 +11,22 @@
  *
  * ```
  * features [Cf, D, h, w]
- *   stage 0: conv 1×1×1 Cf→c0, GN, LeakyReLU; conv 3×3×3 c0→c0, GN, LeakyReLU
+ *   stage 0: conv 1×1×1 Cf→c0, [GN], LeakyReLU; conv 3×3×3 c0→c0, [GN], LeakyReLU
  *   stage s = 1..S: trilinear ×2 in-plane (the last stage: to [H, W])
  *                   ⊕ image resampled to the stage grid (skip, Cin channels)
- *                   conv 3×3×3 (c(s−1) + Cin)→cs, GN, LeakyReLU
+ *                   conv 3×3×3 (c(s−1) + Cin)→cs, [GN], LeakyReLU
+ *                   (stage S never has GN)
  *   head: conv 1×1×1 (cS + Cin)→K (+ bias) on [last stage ⊕ image] → logits [K, D, H, W]
  * ```
  *
- * The head sees the image again, unnormalised: group normalisation over a
- * crop removes absolute intensity (a crop inside a bright organ and one
- * outside look alike after it), which the logits need.
- *
- * Convolutions followed by group normalisation have no bias (the
- * normalisation removes it). Weights start as He-uniform (`±√(6/fan_in)`,
- * the head `±1/√fan_in`), norms as identity, from a seeded generator.
+ * `[GN]` is group normalisation when `norm` is `"group"`; convolutions
+ * followed by it have no bias (it removes it), the others have one. Group
+ * normalisation over a crop removes absolute intensity (a crop inside a
+ * bright organ and one outside look alike after it), so the full-resolution
+ * stage is never normalised and the head sees the image again: intensity
+ * bands (organ, not bone) stay learnable at full resolution. Weights start
+ * as He-uniform (`±√(6/fan_in)`, the head `±1/√fan_in`), biases at 0, norms
+ * as identity, from a seeded generator.
  *
  * @module
  */
@@ -64,6 +66,8 @@ export interface Decoder3dArch {
   readonly numClasses: number;
   /** Stage widths `[c0, ..., cS]`; S = length − 1 upsampling stages. */
   readonly channels: readonly number[];
+  /** `"group"`: group normalisation after the convolutions below full resolution; `"none"`: biases only. */
+  readonly norm: "group" | "none";
   /** Groups of each group normalisation (the largest divisor of the width not above it). */
   readonly normGroups: number;
   /** Group-norm epsilon. */
@@ -116,6 +120,8 @@ interface Block {
   kernel: [number, number, number];
   padding: [number, number, number];
   groups: number;
+  /** Followed by a LeakyReLU. */
+  act: boolean;
 }
 
 /** The largest divisor of `c` that is at most `max`. */
@@ -137,10 +143,14 @@ export function parameterShapes(arch: Decoder3dArch): { name: string; shape: num
       out.push({ name: `${name}.bias`, shape: [co] });
     }
   };
-  conv("stage0.proj", c[0], arch.featureChannels, 1, true);
-  conv("stage0.conv", c[0], c[0], 3, true);
+  const gn = arch.norm === "group";
+  conv("stage0.proj", c[0], arch.featureChannels, 1, gn);
+  conv("stage0.conv", c[0], c[0], 3, gn);
   for (let s = 1; s < c.length; s++) {
-    conv(`stage${s}.conv`, c[s], c[s - 1] + arch.imageChannels, 3, true);
+    // The full-resolution stage has a bias and no normalisation: it keeps
+    // absolute intensity thresholds on the image skip (a crop-wise norm
+    // would remove them).
+    conv(`stage${s}.conv`, c[s], c[s - 1] + arch.imageChannels, 3, gn && s < c.length - 1);
   }
   conv("head", arch.numClasses, c[c.length - 1] + arch.imageChannels, 1, false);
   return out;
@@ -216,7 +226,7 @@ export class Decoder3dNet {
       this.#params.push(p);
       byName.set(name, p);
     }
-    const block = (name: string, k: number): Block => {
+    const block = (name: string, k: number, act = true): Block => {
       const weight = byName.get(`${name}.weight`)!;
       const gamma = byName.get(`${name}.norm.weight`);
       const pad = (k - 1) / 2;
@@ -229,11 +239,12 @@ export class Decoder3dNet {
         kernel: [k, k, k],
         padding: [pad, pad, pad],
         groups: gamma ? groupsFor(weight.shape[0], arch.normGroups) : 1,
+        act,
       };
     };
     this.#blocks.push(block("stage0.proj", 1), block("stage0.conv", 3));
     for (let s = 1; s < arch.channels.length; s++) this.#blocks.push(block(`stage${s}.conv`, 3));
-    this.#blocks.push(block("head", 1));
+    this.#blocks.push(block("head", 1, false));
   }
 
   /** Optimiser steps taken. */
@@ -283,8 +294,20 @@ export class Decoder3dNet {
       transients,
     });
     if (!b.gamma) {
-      saved.push({ input: x, z });
-      return z;
+      if (!b.act) {
+        saved.push({ input: x, z });
+        return z;
+      }
+      const a = this.#tensor([n, co, d, h, w], used);
+      await leakyRelu(this.#ctx, {
+        x: z,
+        slope: this.arch.slope,
+        out: a,
+        encoder: enc,
+        transients,
+      });
+      saved.push({ input: x, z, y: z });
+      return a;
     }
     const y = this.#tensor([n, co, d, h, w], used);
     const stats = this.#tensor([n * b.groups, 2], used);
@@ -355,6 +378,17 @@ export class Decoder3dNet {
   ): Promise<GpuTensor | undefined> {
     const ctx = this.#ctx;
     let dz = dOut;
+    if (!b.gamma && b.act) {
+      dz = this.#tensor(s.z.shape.slice(), used);
+      await leakyReluBackward(ctx, {
+        x: s.z,
+        dy: dOut,
+        slope: this.arch.slope,
+        out: dz,
+        encoder: enc,
+        transients,
+      });
+    }
     if (b.gamma) {
       const dy = this.#tensor(s.z.shape.slice(), used);
       await leakyReluBackward(ctx, {
