@@ -140,6 +140,12 @@ export const MATMUL_TILE_HARDWARE: MatmulTile = { rows: 4, cols: 4, wgX: 16, wgY
  */
 export function matmulWgsl(tile: MatmulTile): string {
   const { rows: TM, cols: TN, wgX: WX, wgY: WY } = tile;
+  const I = [...Array(TM).keys()];
+  const J = [...Array(TN).keys()];
+  const each = (n: number[], f: (i: number) => string, sep = "\n  ") => n.map(f).join(sep);
+  // Unrolled into scalar accumulators: an array indexed inside a loop that
+  // the compiler does not unroll (the epilogue makes the store loop large)
+  // is demoted to scratch memory, which halved the speed on llvmpipe.
   return /* wgsl */ `
 ${PARAMS_WGSL}
 @group(0) @binding(0) var<storage, read> x: array<vec4<f32>>;
@@ -151,37 +157,35 @@ ${PARAMS_WGSL}
 @group(0) @binding(6) var<uniform> params: Params;
 ${ERF_WGSL}
 ${EPILOGUE_WGSL}
-const TM: u32 = ${TM}u;
-const TN: u32 = ${TN}u;
-const WX: u32 = ${WX}u;
-const WY: u32 = ${WY}u;
 
 @compute @workgroup_size(${WX}, ${WY})
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let k4 = params.k / 4u;
-  let row0 = (wg.y * WY + lid.y) * TM;
-  let col0 = wg.x * WX * TN + lid.x;
+  let row0 = (wg.y * ${WY}u + lid.y) * ${TM}u;
+  let col0 = wg.x * ${WX * TN}u + lid.x;
   if (row0 >= params.m) { return; }
-  var acc: array<f32, ${TM * TN}>;
-  var xr: array<u32, ${TM}>;
-  for (var i = 0u; i < TM; i++) { xr[i] = min(row0 + i, params.m - 1u) * k4; }
-  var wr: array<u32, ${TN}>;
-  for (var j = 0u; j < TN; j++) { wr[j] = min(col0 + j * WX, params.n - 1u) * k4; }
+  ${each(I, (i) => `let xr${i} = min(row0 + ${i}u, params.m - 1u) * k4;`)}
+  ${each(J, (j) => `let wr${j} = min(col0 + ${j * WX}u, params.n - 1u) * k4;`)}
+  ${each(I, (i) => each(J, (j) => `var acc${i}_${j} = 0.0;`, " "))}
   for (var kk = 0u; kk < k4; kk++) {
-    var b: array<vec4<f32>, ${TN}>;
-    for (var j = 0u; j < TN; j++) { b[j] = w[wr[j] + kk]; }
-    for (var i = 0u; i < TM; i++) {
-      let a = x[xr[i] + kk];
-      for (var j = 0u; j < TN; j++) { acc[i * TN + j] += dot(a, b[j]); }
-    }
+    ${each(J, (j) => `let b${j} = w[wr${j} + kk];`, "\n    ")}
+    ${
+    each(I, (i) =>
+      `{ let a = x[xr${i} + kk]; ${
+        each(J, (j) => `acc${i}_${j} += dot(a, b${j});`, " ")
+      } }`, "\n    ")
   }
-  for (var i = 0u; i < TM; i++) {
-    let r = row0 + i;
-    if (r >= params.m) { break; }
-    for (var j = 0u; j < TN; j++) {
-      let c = col0 + j * WX;
-      if (c < params.n) { finish(acc[i * TN + j], r, c); }
-    }
+  }
+  ${
+    each(I, (i) =>
+      `if (row0 + ${i}u < params.m) {
+    ${
+        each(J, (j) =>
+          `if (col0 + ${j * WX}u < params.n) { finish(acc${i}_${j}, row0 + ${i}u, col0 + ${
+            j * WX
+          }u); }`, "\n    ")
+      }
+  }`)
   }
 }
 `;
