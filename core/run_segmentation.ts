@@ -85,6 +85,16 @@ export function isSegmentationSample(sample: Sample): sample is SegmentationSamp
   return typeof (sample as SegmentationSample).loadLabels === "function";
 }
 
+/**
+ * An opened segmentation dataset. `adapterOptions` overrides the protocol's
+ * for what was opened (e.g. one intensity window per channel chosen with
+ * `channels: "ct+pet"`).
+ */
+export interface SegmentationDataset extends Dataset {
+  /** Adapter options that depend on how the dataset was opened. */
+  readonly adapterOptions?: Readonly<Record<string, unknown>>;
+}
+
 /** Protocol defaults of a segmentation dataset: the common ones plus the cross-validation. */
 export interface SegmentationProtocolDefaults extends ProtocolDefaults {
   /** Folds of the patient-level cross-validation (5 → 80/20 splits). */
@@ -498,7 +508,11 @@ export async function runSegmentationEvaluation(
   // --- features ---------------------------------------------------------
   const resolution = options.resolution ?? protocol.resolution;
   const batchSize = options.batchSize ?? 16;
-  const adapterOptions = { ...protocol.adapterOptions, ...options.adapterOptions };
+  const adapterOptions = {
+    ...protocol.adapterOptions,
+    ...(dataset as SegmentationDataset).adapterOptions,
+    ...options.adapterOptions,
+  };
   const adapterSettings = resolveSliceStackOptions(adapterOptions);
   const windows: IntensityWindow[] = adapterSettings.window;
   const encoder = options.encoder;

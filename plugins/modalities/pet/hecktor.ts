@@ -1,0 +1,291 @@
+/**
+ * HECKTOR 2022 (Oreiller et al. 2022): head and neck FDG-PET/CT with
+ * primary tumour (GTVp, label 1) and lymph node (GTVn, label 2) contours.
+ *
+ * Layout (the challenge's training release): `[hecktor2022_training/
+ * hecktor2022/]imagesTr/<Center>-<n>__CT.nii.gz` and `__PT.nii.gz`, and
+ * `labelsTr/<Center>-<n>.nii.gz`. The CT (~1 mm) and the PET (~4 mm) lie on
+ * different grids; the labels on the CT grid. Following the challenge's
+ * preprocessing, the PET is resampled onto the CT grid (trilinear, world
+ * coordinates from the affines) when both are loaded.
+ *
+ * The protocol (PROTOCOLS.md): one 80/20 patient-level split, inputs CT, PET
+ * or CT+PET, Dice + CE with a linear warm-up; Dice, HD95, precision and
+ * recall per class (GTVp, GTVn).
+ *
+ * Uses `Deno.readDir`/`Deno.open` to open and `Deno.writeFile` to synthesize.
+ *
+ * @example Generate and open; the PET is resampled onto the CT grid
+ * ```ts
+ * import { openHecktor, synthesizeHecktor } from "./hecktor.ts";
+ * import assert from "node:assert/strict";
+ * const dir = await Deno.makeTempDir();
+ * await synthesizeHecktor(dir, { count: 2, seed: 1 });
+ * const ds = await openHecktor(dir);
+ * assert.deepEqual(ds.labels, ["background", "GTVp", "GTVn"]);
+ * const v = await ds.samples("train")[0].load();
+ * assert.equal(v.kind === "volume" && v.channels, 2);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ *
+ * @module
+ */
+
+import type { DatasetSpec, Sample, SynthOptions, Volume } from "../../../core/plugin.ts";
+import { writeNifti } from "../../formats/nifti/mod.ts";
+import {
+  readLabelVolume,
+  type SegmentationDataset,
+  type SegmentationProtocolDefaults,
+  type SegmentationSample,
+} from "../../../core/run_segmentation.ts";
+import {
+  checkChannels,
+  CT_WINDOW,
+  describeDir,
+  join,
+  listDir,
+  loadPetCt,
+  PET_WINDOW,
+  type PetChannels,
+  windowsFor,
+} from "./_common.ts";
+import { createRng, randomLesions, renderPetCt } from "./_phantom.ts";
+
+/** HECKTOR classes. */
+export const HECKTOR_LABELS: readonly string[] = ["background", "GTVp", "GTVn"];
+
+/** The files and folders {@linkcode openHecktor} reads. */
+export const HECKTOR_LAYOUT: readonly string[] = [
+  "[hecktor2022_training/hecktor2022/]imagesTr/<Center>-<n>__CT.nii.gz (CT, HU)",
+  "[hecktor2022_training/hecktor2022/]imagesTr/<Center>-<n>__PT.nii.gz (PET, SUV, own grid)",
+  "[hecktor2022_training/hecktor2022/]labelsTr/<Center>-<n>.nii.gz (0 background, 1 GTVp, 2 GTVn; CT grid)",
+];
+
+/** Protocol defaults of HECKTOR 2022 (PROTOCOLS.md: 80/20, warm-up, CT+PET). */
+export const HECKTOR_PROTOCOL: SegmentationProtocolDefaults = {
+  adapter: "slice-stack",
+  adapterOptions: { window: [CT_WINDOW, PET_WINDOW] },
+  heads: ["decoder3d"],
+  headOptions: { decoder3d: { lr: 1e-4, schedule: "cosine", warmupFraction: 0.05 } },
+  metrics: ["dice", "hd95", "precision", "recall"],
+  resolution: 224,
+  feature: "volume",
+  trainSplit: "train",
+  testSplit: "train",
+  folds: 5,
+  runFolds: 1,
+};
+
+/** Options of {@linkcode openHecktor}. */
+export interface HecktorOpenOptions {
+  /** Channels to load. @default {"ct+pet"} */
+  channels?: PetChannels;
+}
+
+/** An opened HECKTOR copy. */
+export interface HecktorDataset extends SegmentationDataset {
+  /** The folder holding imagesTr/ and labelsTr/. */
+  readonly base: string;
+  /** Channels loaded. */
+  readonly channels: PetChannels;
+}
+
+async function findBase(root: string): Promise<string | undefined> {
+  const queue: [string, number][] = [[root, 0]];
+  while (queue.length > 0) {
+    const [dir, depth] = queue.shift()!;
+    const entries = await listDir(dir);
+    if (!entries) continue;
+    if (entries.some((e) => e.dir && e.name === "imagesTr")) {
+      const images = await listDir(join(dir, "imagesTr"));
+      if (images?.some((e) => e.name.endsWith("__CT.nii.gz"))) return dir;
+    }
+    if (depth < 3) {
+      for (const e of entries) if (e.dir) queue.push([join(dir, e.name), depth + 1]);
+    }
+  }
+  return undefined;
+}
+
+/** Opens the HECKTOR 2022 training release. */
+export async function openHecktor(
+  root: string,
+  options: HecktorOpenOptions = {},
+): Promise<HecktorDataset> {
+  const channels = checkChannels(options.channels, "HECKTOR");
+  const base = await findBase(root);
+  if (!base) {
+    throw new Deno.errors.NotFound(
+      `Cannot open HECKTOR as "${root}" (or a folder below it) must hold imagesTr/<case>__CT.nii.gz, __PT.nii.gz and labelsTr/<case>.nii.gz: found ${await describeDir(
+        root,
+      )}`,
+    );
+  }
+  const images = new Set((await listDir(join(base, "imagesTr")))!.map((e) => e.name));
+  const labels = new Set(((await listDir(join(base, "labelsTr"))) ?? []).map((e) => e.name));
+  const samples: Sample[] = [];
+  const problems: string[] = [];
+  for (const name of [...images].sort()) {
+    const m = /^(.+)__CT\.nii\.gz$/.exec(name);
+    if (!m) continue;
+    const id = m[1];
+    if (!images.has(`${id}__PT.nii.gz`)) problems.push(`${id}__PT.nii.gz`);
+    if (!labels.has(`${id}.nii.gz`)) problems.push(`labelsTr/${id}.nii.gz`);
+    const ct = join(base, "imagesTr", name);
+    const pet = join(base, "imagesTr", `${id}__PT.nii.gz`);
+    const seg = join(base, "labelsTr", `${id}.nii.gz`);
+    let shape: [number, number, number] | undefined;
+    const load = async (): Promise<Volume> => {
+      const v = await loadPetCt(ct, pet, channels);
+      shape = [...v.shape];
+      return v;
+    };
+    const sample: SegmentationSample = {
+      id,
+      subject: id,
+      path: channels === "pet" ? pet : ct,
+      labelPath: seg,
+      load,
+      async loadLabels(): Promise<Uint8Array> {
+        if (channels === "pet") {
+          throw new TypeError(
+            `Cannot load HECKTOR labels of "${id}" with channels "pet" as the labels lie on the CT grid: open with channels "ct" or "ct+pet"`,
+          );
+        }
+        if (!shape) await load();
+        return await readLabelVolume(seg, shape!, HECKTOR_LABELS.length);
+      },
+    };
+    samples.push(sample);
+  }
+  if (problems.length > 0) {
+    throw new Deno.errors.NotFound(
+      `Cannot open HECKTOR as ${problems.length} file(s) are missing under ${base}: ${
+        problems.slice(0, 5).join(", ")
+      }`,
+    );
+  }
+  return {
+    id: "pet/hecktor",
+    root,
+    base,
+    task: "segmentation",
+    labels: HECKTOR_LABELS,
+    splits: ["train"],
+    channels,
+    adapterOptions: { window: windowsFor(channels) },
+    samples(split: string): readonly Sample[] {
+      if (split !== "train") {
+        throw new RangeError(`Cannot list split "${split}" of HECKTOR: the only split is train`);
+      }
+      return samples;
+    },
+  };
+}
+
+/** Options of {@linkcode synthesizeHecktor}. */
+export interface HecktorSynthOptions extends SynthOptions {
+  /** CT in-plane size (1 mm voxels); the PET grid has 4 mm voxels. @default {48} */
+  size?: number;
+  /** CT slices (2 mm). @default {24} */
+  depth?: number;
+}
+
+const CENTERS = ["CHUM", "CHUP", "CHUS", "HGJ", "HMR", "MDA", "USZ"];
+
+/**
+ * Writes a synthetic copy of the HECKTOR training layout: CT on a 1 × 1 × 2
+ * mm LPS grid, PET on a 4 × 4 × 4 mm grid covering the same field of view
+ * (so it must be resampled), labels (GTVp, GTVn) on the CT grid.
+ */
+export async function synthesizeHecktor(
+  root: string,
+  options: HecktorSynthOptions = {},
+): Promise<void> {
+  const count = options.count ?? 8;
+  const size = options.size ?? 48;
+  const depth = options.depth ?? 24;
+  if (
+    !Number.isInteger(count) || count < 1 || size % 4 !== 0 || size < 16 || depth % 2 !== 0 ||
+    depth < 8
+  ) {
+    throw new RangeError(
+      `Cannot synthesize HECKTOR as count must be >= 1, size a multiple of 4 >= 16 and depth even >= 8: current values are ${count}, ${size}, ${depth}`,
+    );
+  }
+  const rng = createRng(options.seed ?? 0);
+  const base = join(root, "hecktor2022_training", "hecktor2022");
+  await Deno.mkdir(join(base, "imagesTr"), { recursive: true });
+  await Deno.mkdir(join(base, "labelsTr"), { recursive: true });
+  const sct = [1, 1, 2];
+  const spet = 4;
+  const oct = [size / 2, size / 2, -depth];
+  // LPS-style CT axes (−x, −y); the PET voxel edges coincide with the CT's.
+  const ctAffine = [[-sct[0], 0, 0, oct[0]], [0, -sct[1], 0, oct[1]], [0, 0, sct[2], oct[2]], [
+    0,
+    0,
+    0,
+    1,
+  ]];
+  const opet = [
+    oct[0] - (spet - sct[0]) / 2,
+    oct[1] - (spet - sct[1]) / 2,
+    oct[2] + (spet - sct[2]) / 2,
+  ];
+  const petAffine = [[-spet, 0, 0, opet[0]], [0, -spet, 0, opet[1]], [0, 0, spet, opet[2]], [
+    0,
+    0,
+    0,
+    1,
+  ]];
+  const petShape: [number, number, number] = [depth * sct[2] / spet, size / spet, size / spet];
+  for (let n = 0; n < count; n++) {
+    const id = `${CENTERS[n % CENTERS.length]}-${String(n + 1).padStart(3, "0")}`;
+    const lesions = randomLesions([depth, size, size], 2, [1, 2], rng, [3, 7]);
+    const seedState = Math.floor(rng() * 2 ** 31);
+    const onCt = renderPetCt([depth, size, size], lesions, createRng(seedState));
+    const onPet = renderPetCt(petShape, lesions, createRng(seedState + 1), [
+      sct[2] / spet,
+      sct[1] / spet,
+      sct[0] / spet,
+    ]);
+    const description = "medprobe synthetic HECKTOR 2022 (NOT patient data)";
+    await writeNifti(
+      join(base, "imagesTr", `${id}__CT.nii.gz`),
+      Int16Array.from(onCt.ct, (v) => Math.round(v)),
+      {
+        shape: [size, size, depth],
+        affine: ctAffine,
+        sclSlope: 1,
+        sclInter: 0,
+        description,
+      },
+    );
+    await writeNifti(join(base, "imagesTr", `${id}__PT.nii.gz`), onPet.pet, {
+      shape: [petShape[2], petShape[1], petShape[0]],
+      affine: petAffine,
+      description,
+    });
+    await writeNifti(join(base, "labelsTr", `${id}.nii.gz`), onCt.labels, {
+      shape: [size, size, depth],
+      affine: ctAffine,
+      datatype: "uint8",
+      description,
+    });
+  }
+}
+
+/** HECKTOR 2022: head and neck PET/CT, GTVp and GTVn (CT, PET or CT+PET channels). */
+export const hecktorDataset: DatasetSpec = {
+  name: "hecktor",
+  description:
+    "HECKTOR 2022: head & neck PET/CT, GTVp/GTVn segmentation, PET resampled onto the CT grid",
+  task: "segmentation",
+  layout: HECKTOR_LAYOUT,
+  protocol: HECKTOR_PROTOCOL,
+  open: (root: string, options?: Record<string, unknown>) =>
+    openHecktor(root, options as HecktorOpenOptions),
+  synthesize: (root: string, options?: SynthOptions) =>
+    synthesizeHecktor(root, options as HecktorSynthOptions),
+};
