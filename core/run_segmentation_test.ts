@@ -1,0 +1,267 @@
+import assert from "node:assert/strict";
+import {
+  cacheSliceStack,
+  hasCachedStack,
+  isSegmentationSample,
+  patientFolds,
+  readCachedStack,
+  readLabelVolume,
+  runSegmentationEvaluation,
+  scoreCase,
+  writeFoldFiles,
+} from "./run_segmentation.ts";
+import { FeatureCache } from "./cache.ts";
+import { cacheKeyFor } from "./extract.ts";
+import type { Encoder, Volume } from "./plugin.ts";
+import type { HostTensor } from "./tensor.ts";
+import { f32ToF16 } from "./tensor.ts";
+import { validateResultRecord } from "./result.ts";
+import { createSliceStackAdapter } from "../plugins/adapters/slice_stack/mod.ts";
+import { MSD_TASKS, msdDataset, synthesizeMsd } from "../plugins/modalities/ct/msd.ts";
+import { readNifti, writeNifti } from "../plugins/formats/nifti/mod.ts";
+import { hasGpu, requireGpu, testGpu } from "../kernels/_testing.ts";
+
+/** A toy encoder: per 16-pixel patch, [mean, mean², 1, row]. */
+function toyEncoder(): Encoder {
+  return {
+    info: {
+      id: "toy",
+      backend: "cpu-reference",
+      backendReason: "test",
+      dim: 4,
+      patchSize: 16,
+      numRegisters: 0,
+      weightsSha256: "toy0",
+      precision: "f32",
+    },
+    preprocess: { mean: [0, 0, 0], std: [1, 1, 1], sizeMultiple: 16, defaultSize: 32 },
+    encode(px: HostTensor) {
+      const [b, , hh, ww] = px.shape;
+      const h = hh / 16, w = ww / 16;
+      const patches = new Float32Array(b * h * w * 4);
+      for (let i = 0; i < b; i++) {
+        for (let y = 0; y < h; y++) {
+          for (let x = 0; x < w; x++) {
+            let s = 0;
+            for (let yy = 0; yy < 16; yy++) {
+              for (let xx = 0; xx < 16; xx++) {
+                s += px.data[(i * 3 * hh + y * 16 + yy) * ww + x * 16 + xx];
+              }
+            }
+            const m = s / 256;
+            patches.set([m, m * m, 1, y / h], ((i * h + y) * w + x) * 4);
+          }
+        }
+      }
+      const empty = { data: new Float32Array(0), shape: [b, 0] };
+      return Promise.resolve({
+        cls: empty,
+        registers: empty,
+        patchMean: empty,
+        patches: { data: patches, shape: [b, h, w, 4] },
+      });
+    },
+    dispose() {},
+  };
+}
+
+async function withTemp(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "medprobe_seg_" });
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("patientFolds(): disjoint patients, every case validated once, seeded", () => {
+  const samples = Array.from(
+    { length: 23 },
+    (_, i) => ({ id: `c${i}`, subject: `p${Math.floor(i / 2)}` }),
+  );
+  const folds = patientFolds(samples, 5, 7);
+  const seen = folds.flatMap((f) => f.val).sort();
+  assert.deepEqual(seen, samples.map((s) => s.id).sort());
+  for (const f of folds) {
+    const val = new Set(f.val.map((id) => samples.find((s) => s.id === id)!.subject));
+    const train = new Set(f.train.map((id) => samples.find((s) => s.id === id)!.subject));
+    assert.ok([...val].every((p) => !train.has(p)));
+    assert.ok(f.val.length >= 3 && f.val.length <= 6, `fold size ${f.val.length}`); // 2 or 3 of 12 patients
+  }
+  assert.deepEqual(patientFolds(samples, 5, 7), folds);
+  assert.notDeepEqual(patientFolds(samples, 5, 8), folds);
+  assert.throws(() => patientFolds(samples.slice(0, 4), 5, 1), /at least 5 patients/);
+  assert.throws(() => patientFolds(samples, 1, 1), RangeError);
+});
+
+Deno.test("writeFoldFiles() writes per-fold JSON and nnU-Net splits_final.json", async () => {
+  await withTemp(async (dir) => {
+    const samples = ["a", "b", "c"].map((id) => ({ id, subject: id.toUpperCase() }));
+    const folds = patientFolds(samples, 3, 1);
+    const files = await writeFoldFiles(dir, folds, samples, 1);
+    assert.deepEqual(files, [
+      "folds/fold_0.json",
+      "folds/fold_1.json",
+      "folds/fold_2.json",
+      "splits_final.json",
+    ]);
+    const f1 = JSON.parse(await Deno.readTextFile(`${dir}/folds/fold_1.json`));
+    assert.equal(f1.level, "patient");
+    assert.deepEqual(f1.val, folds[1].val);
+    assert.equal(f1.valSubjects[0], f1.val[0].toUpperCase());
+    const splits = JSON.parse(await Deno.readTextFile(`${dir}/splits_final.json`));
+    assert.deepEqual(splits[2], { train: folds[2].train, val: folds[2].val });
+  });
+});
+
+Deno.test("cacheSliceStack() stores float16 slabs that readCachedStack() reassembles exactly", async () => {
+  await withTemp(async (dir) => {
+    const d = 7, h = 32, w = 48;
+    const data = Float32Array.from({ length: d * h * w }, (_, i) => Math.sin(i / 97) * 300);
+    const volume: Volume = { kind: "volume", data, shape: [d, h, w], spacingMm: [2, 1, 1] };
+    const encoder = toyEncoder();
+    const ctx = { encoder, resolution: "native" as const, batchSize: 3 };
+    const key = cacheKeyFor({
+      dataset: "ct/test",
+      encoder,
+      resolution: "native",
+      adapter: { name: "slice-stack" },
+    });
+    const cache = await FeatureCache.open(dir, key);
+    assert.equal(hasCachedStack(cache, "case 1"), false);
+    const shape = await cacheSliceStack(cache, "case 1", volume, ctx, {
+      window: [-300, 300],
+      slabBytes: 4 * 2 * 3 * 4 * 3,
+    });
+    assert.deepEqual(shape, [4, 7, 2, 3]);
+    assert.equal(hasCachedStack(cache, "case 1"), true);
+    const f16 = await readCachedStack(cache, "case 1");
+    assert.ok(f16.data instanceof Uint16Array);
+    const reference = await createSliceStackAdapter({ window: [-300, 300] }).extract(volume, ctx);
+    assert.deepEqual(f16.shape, [4, 7, 2, 3]);
+    assert.deepEqual([...f16.data], [...f32ToF16(reference.volume.data)]);
+    cache.close();
+  });
+});
+
+Deno.test("scoreCase() gives Dice, HD95 in mm, precision and recall of shifted cubes", () => {
+  const shape: [number, number, number] = [4, 10, 10];
+  const gt = new Uint8Array(400);
+  const pred = new Uint8Array(400);
+  for (let z = 0; z < 4; z++) {
+    for (let y = 2; y < 6; y++) {
+      for (let x = 2; x < 6; x++) {
+        gt[(z * 10 + y) * 10 + x] = 1;
+        pred[(z * 10 + y) * 10 + x + 2] = 1; // shifted by 2 voxels in x
+      }
+    }
+  }
+  const s = scoreCase(pred, gt, shape, 2, [3, 1, 0.5]);
+  assert.equal(s.dice[0], 0.5);
+  assert.equal(s.precision[0], 0.5);
+  assert.equal(s.recall[0], 0.5);
+  assert.equal(s.hd95[0], 1); // 2 voxels × 0.5 mm
+  const empty = scoreCase(new Uint8Array(400), new Uint8Array(400), shape, 2, [1, 1, 1]);
+  assert.ok(Number.isNaN(empty.dice[0]));
+});
+
+Deno.test("readLabelVolume() checks the grid and the class range", async () => {
+  await withTemp(async (dir) => {
+    const affine = [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]];
+    await writeNifti(`${dir}/l.nii.gz`, Uint8Array.of(0, 1, 2, 1, 0, 0), {
+      shape: [3, 2, 1],
+      affine,
+    });
+    assert.deepEqual([...await readLabelVolume(`${dir}/l.nii.gz`, [1, 2, 3], 3)], [
+      0,
+      1,
+      2,
+      1,
+      0,
+      0,
+    ]);
+    await assert.rejects(
+      () => readLabelVolume(`${dir}/l.nii.gz`, [1, 3, 2], 3),
+      /must lie on the image grid \[1, 3, 2\]/,
+    );
+    await assert.rejects(() => readLabelVolume(`${dir}/l.nii.gz`, [1, 2, 3], 2), /voxel 2 holds 2/);
+  });
+});
+
+Deno.test({
+  name:
+    "runSegmentationEvaluation(): folds, cache reuse, masks on the source grid, a valid result record",
+  ignore: !hasGpu && !requireGpu,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const gpu = await testGpu();
+    if (!gpu) throw new Error("REQUIRE_GPU=1 but no WebGPU adapter was found");
+    await withTemp(async (dir) => {
+      await synthesizeMsd(`${dir}/data`, MSD_TASKS["Task09_Spleen"], {
+        count: 3,
+        seed: 5,
+        size: 32,
+        depth: 8,
+      });
+      const spec = msdDataset(9);
+      const opened = await spec.open(`${dir}/data`);
+      const run = (out: string) =>
+        runSegmentationEvaluation({
+          dataset: "ct/msd-task09",
+          root: `${dir}/data`,
+          opened,
+          protocol: spec.protocol,
+          encoder: toyEncoder(),
+          out,
+          cacheDir: `${dir}/cache`,
+          version: "test",
+          resolution: "native",
+          batchSize: 4,
+          folds: 3,
+          runFolds: 1,
+          gpu,
+          headOptions: {
+            channels: [8, 8, 4],
+            lr: 1e-2,
+            epochs: 2,
+            cropsPerVolume: 2,
+            patchSize: [8, 16, 16],
+          },
+        });
+      const record = await run(`${dir}/out`);
+      validateResultRecord(JSON.parse(await Deno.readTextFile(`${dir}/out/result.json`)));
+      assert.equal(record.task, "segmentation");
+      assert.deepEqual(record.labels, ["spleen"]);
+      assert.equal(record.folds!.length, 1);
+      assert.equal(record.data.cacheHits, 0);
+      for (const m of ["dice", "hd95", "precision", "recall"]) assert.ok(m in record.metrics.macro);
+      assert.ok("dice/spleen" in record.folds![0].metrics);
+      const dice = record.metrics.macro.dice.value;
+      assert.ok(dice === null || (dice >= 0 && dice <= 1));
+      const fold0 = JSON.parse(await Deno.readTextFile(`${dir}/out/folds/fold_0.json`));
+      assert.equal(fold0.val.length, 1);
+      const id = fold0.val[0];
+      const mask = await readNifti(`${dir}/out/masks/fold_0/${id}.nii.gz`);
+      const source = await readNifti(opened.samples("train").find((s) => s.id === id)!.path!);
+      assert.deepEqual(mask.shape, source.shape);
+      assert.deepEqual(mask.affine, source.affine);
+      assert.equal(mask.datatype, "uint8");
+      const csv = (await Deno.readTextFile(`${dir}/out/cases.csv`)).trim().split("\n");
+      assert.deepEqual(csv[0].split(","), [
+        "fold",
+        "case",
+        "dice_spleen",
+        "hd95_spleen",
+        "precision_spleen",
+        "recall_spleen",
+      ]);
+      assert.equal(csv.length, 2);
+      // a second run reuses every cached feature volume
+      const again = await run(`${dir}/out2`);
+      assert.equal(again.data.cacheHits, 3);
+      assert.deepEqual(again.metrics, record.metrics); // deterministic for a seed
+      assert.ok(isSegmentationSample(opened.samples("train")[0]));
+    });
+  },
+});
