@@ -19,6 +19,7 @@ import { registerInfoCommands } from "./cli/info.ts";
 import { registerReportCommand } from "./cli/report.ts";
 import { registerEvalCommands } from "./cli/eval.ts";
 import { registerDemoCommand } from "./cli/demo.ts";
+import { registerEncodeCommands } from "./cli/encode.ts";
 import { registerSynthCommand } from "./cli/synth.ts";
 import { registerOnnxCommands } from "./cli/onnx.ts";
 import { VERSION, warn } from "./cli/common.ts";
@@ -37,6 +38,7 @@ export function createProgram(): Command {
   registerDemoCommand(program);
   registerSynthCommand(program);
   registerEvalCommands(program);
+  registerEncodeCommands(program);
   registerOnnxCommands(program);
   registerReportCommand(program);
   return program;

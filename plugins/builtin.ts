@@ -11,12 +11,14 @@ import { image2dAdapter, sliceMeanAdapter, sliceStackAdapter } from "./adapters/
 import { abmilHead, knnHead, linearHead } from "./heads/mod.ts";
 import { decoder3dHead } from "./heads/decoder3d/mod.ts";
 import { METRIC_PLUGINS } from "./metrics/mod.ts";
-import { ctPlugin, xrayPlugin } from "./modalities/mod.ts";
+import { ctPlugin, petPlugin, xrayPlugin } from "./modalities/mod.ts";
 import { onnxEncoderPlugin } from "./encoders/onnx/onnx_encoder.ts";
+import { DINOV3_ENCODERS } from "./encoders/dinov3/mod.ts";
 
 /** Every built-in plugin: encoders, adapters, heads, metrics, modalities. */
 export function builtinPlugins(): Plugin[] {
   return [
+    ...DINOV3_ENCODERS,
     onnxEncoderPlugin,
     image2dAdapter,
     sliceMeanAdapter,
@@ -28,6 +30,7 @@ export function builtinPlugins(): Plugin[] {
     ...METRIC_PLUGINS,
     xrayPlugin,
     ctPlugin,
+    petPlugin,
   ];
 }
 

@@ -7,3 +7,4 @@
 
 export { xrayPlugin } from "./xray/mod.ts";
 export { ctPlugin } from "./ct/mod.ts";
+export { petPlugin } from "./pet/mod.ts";
