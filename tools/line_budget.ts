@@ -1,8 +1,11 @@
+// deno-lint-ignore-file no-console
 // Counts non-blank, non-comment lines in the given folders (excluding tests and
 // benches) and fails when the total exceeds the budget: "small core" as a
 // measurable claim (tinygrad's sz.py).
 // Usage: deno run --allow-read tools/line_budget.ts core kernels
-const BUDGET = 9000;
+// 9000 at the foundation; raised to 11000 when the 3D-decoder and training kernel
+// families and the two runners landed (9905 lines then). Raise it only on purpose.
+const BUDGET = 11000;
 
 async function* walk(dir: string): AsyncGenerator<string> {
   for await (const e of Deno.readDir(dir)) {

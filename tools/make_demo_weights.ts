@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-console
 // Regenerates fixtures/dinov3_demo: a small DINOv3-architecture model with
 // seeded RANDOM weights (not pretrained) for `medprobe demo` and tests.
 // Usage: deno run -A tools/make_demo_weights.ts
