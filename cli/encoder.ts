@@ -21,6 +21,8 @@ export interface EncoderChoice {
   backend?: BackendRequest;
   /** `f32` or `f16`. */
   precision?: "f32" | "f16";
+  /** Id to record instead of the plugin's (e.g. a sweep label for a custom model). */
+  label?: string;
 }
 
 /** An opened encoder and what the record says about its weights. */
@@ -92,5 +94,16 @@ export async function openEncoder(
     });
   }
   const pretrained = choice.weights ? await isPretrained(choice.weights) : undefined;
+  if (choice.label && choice.label !== encoder.info.id) encoder = relabel(encoder, choice.label);
   return { encoder, meta: { weights: choice.weights, pretrained } };
+}
+
+/** The same encoder recorded (and cached) under another id. */
+function relabel(inner: Encoder, id: string): Encoder {
+  return {
+    info: { ...inner.info, id },
+    preprocess: inner.preprocess,
+    encode: (pixels, options) => inner.encode(pixels, options),
+    dispose: () => inner.dispose(),
+  };
 }

@@ -52,6 +52,7 @@ export interface EvalCliOptions {
   plugin: string[];
   quiet?: boolean;
   exportOnnx?: string;
+  label?: string;
 }
 
 /** Parses `224`, `480x640` or `native`. */
@@ -148,6 +149,11 @@ export async function evaluate(
   }
   const { encoder, meta } = await openEncoder(registry, o);
   const progress = createProgress({ quiet: o.quiet });
+  // --epochs applies to heads that train for epochs (not k-NN).
+  const headName = o.head ?? spec.protocol.heads[0];
+  const headOptions = o.epochs && "epochs" in registry.get("head", headName).defaults
+    ? { epochs: o.epochs }
+    : undefined;
   const resolution = o.resolution ?? spec.protocol.resolution;
   let pool: DecodePool | undefined;
   try {
@@ -167,7 +173,7 @@ export async function evaluate(
         limit: o.limit,
         folds: o.folds,
         runFolds: o.runFolds,
-        headOptions: o.epochs ? { epochs: o.epochs } : undefined,
+        headOptions,
         progress,
         signal,
         version: VERSION,
@@ -202,7 +208,7 @@ export async function evaluate(
       strict: o.strict,
       bootstrap: o.bootstrap,
       limit: o.limit,
-      headOptions: o.epochs ? { epochs: o.epochs } : undefined,
+      headOptions,
       load: pool ? (split, index) => pool!.load(split, index) : undefined,
       progress,
       signal,
@@ -306,7 +312,7 @@ export function registerEvalCommands(program: Command): void {
   )
     .requiredOption(
       "--encoders <list>",
-      "comma-separated weights folders, or name=folder pairs (e.g. dinov3-vits16=w/s,dinov3-vitb16=w/b)",
+      "comma-separated weights folders, or name=folder pairs; a name that is an encoder plugin selects it (dinov3-vits16=w/s), any other is the label recorded for that model",
     )
     .option(
       "--resolutions <list>",
@@ -341,9 +347,11 @@ export function registerEvalCommands(program: Command): void {
                 }`;
                 const out = `${o.out}/${tag}/${head}`;
                 if (!o.quiet) warn(`medprobe: sweep ${tag} ${head} → ${out}`);
+                const isPlugin = enc.name !== undefined && registry.has("encoder", enc.name);
                 const record = await evaluate(registry, datasetId, {
                   ...o,
-                  encoder: enc.name,
+                  encoder: isPlugin ? enc.name : undefined,
+                  label: isPlugin ? undefined : enc.name,
                   weights: enc.dir,
                   resolution: res,
                   head,
