@@ -665,7 +665,11 @@ export async function runSegmentationEvaluation(
         const rows = foldScores.map((s) => Array.from(s[m], finiteOrNaN));
         const perClass = reduceScores(rows, "mean_batch");
         const overall = reduceScores(rows, "mean");
-        metrics[m] = { value: finiteOrNull(overall.value[0]), validCount: overall.validCount[0] };
+        // A mean over no defined value is "undefined" (null), not MONAI's 0.
+        metrics[m] = {
+          value: overall.validCount[0] > 0 ? finiteOrNull(overall.value[0]) : null,
+          validCount: overall.validCount[0],
+        };
         dataset.labels.slice(1).forEach((label, c) => {
           metrics[`${m}/${label}`] = {
             value: perClass.validCount[c] > 0 ? finiteOrNull(perClass.value[c]) : null,
