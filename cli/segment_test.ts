@@ -1,0 +1,79 @@
+import assert from "node:assert/strict";
+import { Command } from "commander";
+import { parseWindow, registerSegmentationCommands, runSegmentationEval } from "./segment.ts";
+import { createDefaultRegistry } from "../plugins/builtin.ts";
+import { writeRandomDinov3 } from "../plugins/encoders/dinov3/weights.ts";
+import { parseDinov3Config } from "../plugins/encoders/dinov3/config.ts";
+import { synthesizeAutopet } from "../plugins/modalities/pet/autopet.ts";
+import { hasGpu, requireGpu, testGpu } from "../kernels/_testing.ts";
+
+Deno.test("parseWindow() and the segment command's flags", () => {
+  assert.equal(parseWindow("percentile"), "percentile");
+  assert.deepEqual(parseWindow("[-175,250]"), [-175, 250]);
+  assert.deepEqual(parseWindow("[[-160,240],[0,15]]"), [[-160, 240], [0, 15]]);
+  assert.throws(() => parseWindow("wide"), /must be "percentile"/);
+  const program = new Command("medprobe").exitOverride();
+  registerSegmentationCommands(program);
+  const cmd = program.commands.find((c) => c.name() === "segment")!;
+  const flags = cmd.options.map((o) => o.long);
+  for (
+    const f of [
+      "--data",
+      "--channels",
+      "--window",
+      "--lr",
+      "--patch",
+      "--decoder-channels",
+      "--fold-indices",
+      "--no-masks",
+    ]
+  ) {
+    assert.ok(flags.includes(f), f);
+  }
+});
+
+Deno.test({
+  name: "runSegmentationEval(): pet/autopet end to end with CT+PET channels and a random DINOv3",
+  ignore: !hasGpu && !requireGpu,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const gpu = await testGpu();
+    if (!gpu) throw new Error("REQUIRE_GPU=1 but no WebGPU adapter was found");
+    const dir = await Deno.makeTempDir({ prefix: "medprobe_segment_cli_" });
+    try {
+      await writeRandomDinov3(
+        `${dir}/w`,
+        parseDinov3Config({
+          hidden_size: 32,
+          num_hidden_layers: 1,
+          num_attention_heads: 2,
+          intermediate_size: 64,
+        }),
+        0,
+      );
+      await synthesizeAutopet(`${dir}/data`, { count: 7, seed: 1, size: 32, depth: 8 });
+      const record = await runSegmentationEval(createDefaultRegistry(), "pet/autopet", {
+        data: `${dir}/data`,
+        weights: `${dir}/w`,
+        backend: "onnx",
+        resolution: 32,
+        out: `${dir}/out`,
+        channels: "ct+pet",
+        quiet: true,
+        gpu,
+        head: { channels: [8, 4], epochs: 1, cropsPerVolume: 1, patchSize: [8, 16, 16] },
+      });
+      assert.equal(record.dataset, "pet/autopet");
+      assert.equal(record.folds!.length, 1); // the protocol's single 80/20 split
+      assert.deepEqual(record.adapter.settings.window, [[-160, 240], [0, 15]]);
+      assert.equal(record.head.hyperparameters.warmupFraction, 0.05);
+      assert.equal(record.encoder.dim, 32);
+      // 32-pixel slices at 32 px: 2 × 2 cells of 16 voxels → 4 upsampling stages
+      assert.deepEqual(record.head.hyperparameters.stageChannels, [8, 4, 4, 4, 4]);
+      assert.equal(record.data.counts.cases, 7);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
