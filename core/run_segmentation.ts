@@ -435,6 +435,7 @@ interface CaseInfo {
   sample: SegmentationSample;
   shape: [number, number, number];
   spacingMm: [number, number, number];
+  affine?: readonly number[];
 }
 
 function safeName(id: string): string {
@@ -542,7 +543,12 @@ export async function runSegmentationEvaluation(
       if (volume?.kind !== "volume") {
         throw new TypeError(`Cannot segment sample "${s.id}" as it must load as a volume`);
       }
-      info.set(s.id, { sample: s, shape: [...volume.shape], spacingMm: [...volume.spacingMm] });
+      info.set(s.id, {
+        sample: s,
+        shape: [...volume.shape],
+        spacingMm: [...volume.spacingMm],
+        affine: volume.affine,
+      });
       if (hasCachedStack(cache, s.id)) {
         hits++;
       } else {
@@ -637,11 +643,10 @@ export async function runSegmentationEvaluation(
         foldScores.push(scores);
         perCase.push({ fold: f, id, scores });
         if (options.writeMasks ?? true) {
-          const volume = await c.sample.load() as Volume;
           const dir = `masks/fold_${f}`;
           await Deno.mkdir(`${out}/${dir}`, { recursive: true });
           const file = `${dir}/${safeName(id)}.nii.gz`;
-          const a = volume.affine;
+          const a = c.affine;
           const affine = a && a.length === 16
             ? [a.slice(0, 4), a.slice(4, 8), a.slice(8, 12), a.slice(12, 16)]
             : [[c.spacingMm[2], 0, 0, 0], [0, c.spacingMm[1], 0, 0], [0, 0, c.spacingMm[0], 0], [
