@@ -20,6 +20,7 @@ import { registerReportCommand } from "./cli/report.ts";
 import { registerEvalCommands } from "./cli/eval.ts";
 import { registerDemoCommand } from "./cli/demo.ts";
 import { registerEncodeCommands } from "./cli/encode.ts";
+import { registerSegmentationCommands } from "./cli/segment.ts";
 import { registerSynthCommand } from "./cli/synth.ts";
 import { registerOnnxCommands } from "./cli/onnx.ts";
 import { VERSION, warn } from "./cli/common.ts";
@@ -38,6 +39,7 @@ export function createProgram(): Command {
   registerDemoCommand(program);
   registerSynthCommand(program);
   registerEvalCommands(program);
+  registerSegmentationCommands(program);
   registerEncodeCommands(program);
   registerOnnxCommands(program);
   registerReportCommand(program);

@@ -53,6 +53,21 @@ export interface EvalCliOptions {
   quiet?: boolean;
   exportOnnx?: string;
   label?: string;
+  headOptions?: Record<string, unknown>;
+}
+
+/** Parses `--head-options '{"lr": 0.01}'`. */
+export function parseJsonObject(value: string): Record<string, unknown> {
+  let v: unknown;
+  try {
+    v = JSON.parse(value);
+  } catch (e) {
+    throw new InvalidArgumentError(`must be a JSON object: ${(e as Error).message}`);
+  }
+  if (typeof v !== "object" || v === null || Array.isArray(v)) {
+    throw new InvalidArgumentError(`must be a JSON object: current value is ${value}`);
+  }
+  return v as Record<string, unknown>;
 }
 
 /** Parses `224`, `480x640` or `native`. */
@@ -114,6 +129,11 @@ function addCommonOptions(cmd: Command): Command {
     )
     .option("--workers <n>", "decode workers (0: decode on the main thread)", nonNegativeInt, 2)
     .option("--epochs <n>", "training epochs of the head (default: the protocol's)", positiveInt)
+    .option(
+      "--head-options <json>",
+      'head hyperparameters as JSON, e.g. \'{"lr": 0.01, "standardize": true}\'',
+      parseJsonObject,
+    )
     .option("--folds <n>", "cross-validation folds (segmentation)", positiveInt)
     .option("--run-folds <n>", "run only the first N folds (segmentation)", positiveInt)
     .option(
@@ -151,9 +171,10 @@ export async function evaluate(
   const progress = createProgress({ quiet: o.quiet });
   // --epochs applies to heads that train for epochs (not k-NN).
   const headName = o.head ?? spec.protocol.heads[0];
-  const headOptions = o.epochs && "epochs" in registry.get("head", headName).defaults
+  const epochs = o.epochs && "epochs" in registry.get("head", headName).defaults
     ? { epochs: o.epochs }
-    : undefined;
+    : {};
+  const headOptions = o.headOptions || o.epochs ? { ...o.headOptions, ...epochs } : undefined;
   const resolution = o.resolution ?? spec.protocol.resolution;
   let pool: DecodePool | undefined;
   try {

@@ -108,3 +108,39 @@ export {
   getPipeline,
   normalizeDispatch,
 } from "./_runtime.ts";
+
+// Elementwise (the reference quartet of the pattern).
+export * from "./elementwise/elementwise.ts";
+export * from "./elementwise/elementwise_ref.ts";
+
+// Training: linear layers, losses, AdamW, reductions, gated attention (ABMIL).
+export * from "./train/linear/linear.ts";
+export * from "./train/linear/linear_ref.ts";
+export * from "./train/cross_entropy/cross_entropy.ts";
+export * from "./train/cross_entropy/cross_entropy_ref.ts";
+export * from "./train/adamw/adamw.ts";
+export * from "./train/adamw/adamw_ref.ts";
+export * from "./train/reduce/reduce.ts";
+export * from "./train/reduce/reduce_ref.ts";
+export * from "./train/gated_attention/gated_attention.ts";
+export * from "./train/gated_attention/gated_attention_ref.ts";
+
+// k-NN: top-k and the cosine index.
+export * from "./knn/topk.ts";
+export * from "./knn/topk_ref.ts";
+export * from "./knn/knn.ts";
+export * from "./knn/knn_ref.ts";
+
+// 3D decoder: conv3d, trilinear upsampling, group norm, leaky ReLU, concat, Dice+CE.
+export * from "./conv3d/conv3d.ts";
+export * from "./conv3d/conv3d_ref.ts";
+export * from "./upsample3d/upsample3d.ts";
+export * from "./upsample3d/upsample3d_ref.ts";
+export * from "./norm3d/norm3d.ts";
+export * from "./norm3d/norm3d_ref.ts";
+export * from "./activation/activation.ts";
+export * from "./activation/activation_ref.ts";
+export * from "./concat/concat.ts";
+export * from "./concat/concat_ref.ts";
+export * from "./seg_loss/seg_loss.ts";
+export * from "./seg_loss/seg_loss_ref.ts";

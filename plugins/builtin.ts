@@ -8,8 +8,7 @@
 import { createRegistry, type Registry } from "../core/registry.ts";
 import type { Plugin } from "../core/plugin.ts";
 import { image2dAdapter, sliceMeanAdapter, sliceStackAdapter } from "./adapters/mod.ts";
-import { abmilHead, knnHead, linearHead } from "./heads/mod.ts";
-import { decoder3dHead } from "./heads/decoder3d/mod.ts";
+import { abmilHead, decoder3dHead, knnHead, linearHead } from "./heads/mod.ts";
 import { METRIC_PLUGINS } from "./metrics/mod.ts";
 import { ctPlugin, petPlugin, xrayPlugin } from "./modalities/mod.ts";
 import { onnxEncoderPlugin } from "./encoders/onnx/onnx_encoder.ts";

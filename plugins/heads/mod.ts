@@ -51,6 +51,21 @@ export {
   resolveAbmilHeadOptions,
 } from "./abmil/mod.ts";
 export { type AbmilParams } from "./abmil/abmil_ref.ts";
+export {
+  createDecoder3dHead,
+  DECODER3D_DEFAULTS,
+  type Decoder3dArch,
+  type Decoder3dCase,
+  type Decoder3dData,
+  Decoder3dHead,
+  decoder3dHead,
+  type Decoder3dHyperparameters,
+  type Decoder3dOptions,
+  type Decoder3dPrediction,
+  type FeatureVolume,
+  loadDecoder3dHead,
+  resolveDecoder3dOptions,
+} from "./decoder3d/mod.ts";
 export type { ClassificationTask, HeadDevice, HeadDeviceRequest } from "./_common.ts";
 export type { Neighbours } from "../../kernels/knn/knn_ref.ts";
 // Types of the core that the heads' signatures use, so this entry point documents itself.
