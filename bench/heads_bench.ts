@@ -17,6 +17,7 @@ import { createLinearHead } from "../plugins/heads/linear/mod.ts";
 import { CosineKnnIndex } from "../kernels/knn/knn.ts";
 import { requestGpu } from "../core/gpu.ts";
 import type { HostTensor } from "../core/tensor.ts";
+import { createMulberry32 } from "../core/random.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -33,19 +34,8 @@ const F = 768;
 const K = 14;
 const BATCH = 1024;
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function features(n: number, seed: number): HostTensor {
-  const r = rng(seed);
+  const r = createMulberry32(seed);
   const data = new Float32Array(n * F);
   for (let i = 0; i < data.length; i++) data[i] = r() * 2 - 1;
   return { data, shape: [n, F] };
@@ -63,7 +53,7 @@ function trainLinearTs(x: Float32Array, y: Float32Array, n: number, epochs: numb
   const db = new Float32Array(K);
   const g = new Float32Array(BATCH * K);
   const order = Uint32Array.from({ length: n }, (_, i) => i);
-  const r = rng(1);
+  const r = createMulberry32(1);
   let step = 0;
   for (let e = 0; e < epochs; e++) {
     for (let i = n - 1; i > 0; i--) {
@@ -151,7 +141,7 @@ console.log(
 );
 console.log(`data: ${N} × ${F} features, ${K} labels`);
 const x = features(N, 1);
-const yr = rng(2);
+const yr = createMulberry32(2);
 const y: HostTensor = {
   data: new Float32Array(N * K).map(() => (yr() < 0.2 ? 1 : 0)),
   shape: [N, K],

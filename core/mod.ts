@@ -19,6 +19,7 @@ export * from "./cache.ts";
 export * from "./extract.ts";
 export * from "./prefetch.ts";
 export * from "./run.ts";
+export * from "./random.ts";
 export {
   isSegmentationSample,
   runSegmentationEvaluation,

@@ -69,6 +69,7 @@ import {
   type Decoder3dData,
   type FeatureVolume,
 } from "../plugins/heads/decoder3d/mod.ts";
+import { createMulberry32 } from "./random.ts";
 
 // ------------------------------------------------------------ samples --
 
@@ -152,17 +153,6 @@ export interface SegmentationFold {
   readonly val: readonly string[];
 }
 
-function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * A patient-level k-fold split: subjects (the sample's `subject`, else its
  * id) are shuffled with the seed and dealt round-robin into `k` folds, so
@@ -203,7 +193,7 @@ export function patientFolds(
       `Cannot split into ${k} folds as there must be at least ${k} patients: current count is ${subjects.length}`,
     );
   }
-  const rng = mulberry32(seed);
+  const rng = createMulberry32(seed);
   for (let i = subjects.length - 1; i > 0; i--) {
     const j = Math.floor(rng() * (i + 1));
     [subjects[i], subjects[j]] = [subjects[j], subjects[i]];

@@ -8,6 +8,7 @@
 
 import { type GpuContext, requestGpu } from "../core/gpu.ts";
 import { formatShape, type HostTensor, numel } from "../core/tensor.ts";
+import { createMulberry32 } from "../core/random.ts";
 
 let shared: Promise<GpuContext | undefined> | undefined;
 
@@ -63,14 +64,7 @@ export function gpuTest(name: string, fn: (gpu: GpuContext) => Promise<void> | v
  * ```
  */
 export function seededRandom(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return createMulberry32(seed);
 }
 
 /** A tensor of uniform values in [-scale, scale). */

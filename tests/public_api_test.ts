@@ -20,6 +20,7 @@ const CORE_VALUES = [
   "builtinPlugins",
   "cacheKeyFor",
   "createDefaultRegistry",
+  "createMulberry32",
   "createRegistry",
   "encodeSafetensors",
   "extractFeatures",

@@ -18,27 +18,17 @@ import type {
   SampleData,
 } from "../plugin.ts";
 import type { HostTensor } from "../tensor.ts";
+import { createMulberry32 } from "../random.ts";
 
 const PATCH = 4;
 const DIM = 12;
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Counts encode calls in this process (to check what a rerun recomputes). */
 export const toyStats: { encodedImages: number } = { encodedImages: 0 };
 
 /** The toy encoder: patches = tanh(W·patch), cls = mean of patches. */
 export function createToyEncoder(): Encoder {
-  const r = rng(42);
+  const r = createMulberry32(42);
   const w = new Float32Array(DIM * 3 * PATCH * PATCH).map(() => (r() * 2 - 1) * 0.2);
   return {
     info: {
@@ -128,7 +118,7 @@ export function toySamples(count: number): Sample[] {
   return Array.from({ length: count }, (_, i) => ({
     id: `s${String(i).padStart(3, "0")}`,
     load(): Promise<SampleData> {
-      const r = rng(1000 + i);
+      const r = createMulberry32(1000 + i);
       const data = new Uint8Array(16 * 16).map(() => Math.floor(r() * 256));
       return Promise.resolve({ kind: "image", data, width: 16, height: 16, channels: 1 });
     },

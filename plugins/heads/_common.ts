@@ -1,6 +1,6 @@
 /**
  * Private helpers shared by the heads: device choice (WebGPU or the CPU
- * references), a seeded PRNG, option validation, target encoding and the
+ * references), seeded shuffling, option validation, target encoding and the
  * safetensors container of saved heads.
  *
  * @module
@@ -58,21 +58,6 @@ export async function resolveDevice(
       reason: `no WebGPU adapter, CPU references used: ${e.message.split(".")[0]}`,
     };
   }
-}
-
-/**
- * A seeded PRNG (mulberry32) returning floats in [0, 1); the same seed
- * gives the same sequence everywhere.
- */
-export function createRng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** A Fisher–Yates permutation of `0..n-1` drawn from `rng`. */

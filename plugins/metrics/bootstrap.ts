@@ -37,6 +37,9 @@
 import type { MetricPlugin } from "../../core/plugin.ts";
 import { reduceScores } from "../../core/metrics.ts";
 import { checkBoolean, checkInteger, isShaped } from "./_validate.ts";
+import { createMulberry32 } from "../../core/random.ts";
+
+export { createMulberry32 };
 
 /** A metric to bootstrap: a plugin, or a function of (prediction, target). */
 export type BootstrapMetric =
@@ -71,34 +74,6 @@ export interface BootstrapInterval {
   estimate: number;
   /** Resamples whose value was defined (not NaN). */
   validSamples: number;
-}
-
-/**
- * Mulberry32, a small 32-bit generator with a 2^32 period: returns a
- * function giving uniform numbers in [0, 1) with 32 random bits.
- *
- * @example
- * ```ts
- * import { createMulberry32 } from "./bootstrap.ts";
- * import assert from "node:assert/strict";
- *
- * const next = createMulberry32(1);
- * assert.equal(next(), 0.6270739405881613);
- * assert.equal(next(), 0.002735721180215478);
- * ```
- *
- * @param seed Any number; its value modulo 2^32 is the state.
- * @returns The generator.
- */
-export function createMulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return (): number => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 type TypedNumbers =

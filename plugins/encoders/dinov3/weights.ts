@@ -15,6 +15,7 @@ import { Checkpoint, sha256File, type TensorToWrite } from "../../../core/safete
 import { formatShape, numel } from "../../../core/tensor.ts";
 import { type Dinov3Config, parseDinov3Config, toHfConfig } from "./config.ts";
 import { encodeSafetensors } from "../../../core/safetensors.ts";
+import { createMulberry32 } from "../../../core/random.ts";
 
 /** One expected tensor. */
 export interface ExpectedTensor {
@@ -285,17 +286,6 @@ export function assembleWeights(
   };
 }
 
-function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * Seeded random weights with the released models' statistics in spirit
  * (like the golden fixture: LayerNorm weights 1 ± 0.25, non-zero biases,
@@ -303,7 +293,7 @@ function mulberry32(seed: number): () => number {
  * pretrained model: for tests, benchmarks and the demo only.
  */
 export function randomDinov3Tensors(config: Dinov3Config, seed = 0): Record<string, TensorToWrite> {
-  const rand = mulberry32(seed);
+  const rand = createMulberry32(seed);
   const out: Record<string, TensorToWrite> = {};
   for (const e of expectedTensors(config)) {
     const n = numel(e.shape);

@@ -36,7 +36,6 @@ import {
   abmilShapes,
 } from "./abmil_ref.ts";
 import {
-  createRng,
   decodeHead,
   encodeHead,
   f32Copy,
@@ -47,6 +46,7 @@ import {
   resolveDevice,
   throwIfAborted,
 } from "../_common.ts";
+import { createMulberry32 } from "../../../core/random.ts";
 
 /** Hyperparameters of the ABMIL head. */
 export interface AbmilHeadHyperparameters {
@@ -200,7 +200,7 @@ export class AbmilHead implements Head<HostTensor[], HostTensor, HostTensor> {
     const f = checkBags("fit", bags);
     const { labels, k } = checkLabels(y, bags.length, this.#hp);
     const seed = options.seed ?? 0;
-    const rng = createRng(seed);
+    const rng = createMulberry32(seed);
     const p = initParams(f, this.#hp.hiddenDim, this.#hp.attentionDim, k, rng);
     const dev = await this.#device();
     const losses = dev.device === "webgpu"

@@ -16,7 +16,6 @@ import {
   checkChoice,
   checkKnownOptions,
   checkNumber,
-  createRng,
   decodeHead,
   encodeHead,
   f32Copy,
@@ -49,6 +48,7 @@ import {
   initialParameters,
   parameterShapes,
 } from "./network.ts";
+import { createMulberry32 } from "../../../core/random.ts";
 
 /** Every hyperparameter of the decoder3d head. */
 export interface Decoder3dHyperparameters {
@@ -557,7 +557,7 @@ export class Decoder3dHead implements Head<Decoder3dCase[], unknown, Decoder3dPr
     }
     const start = performance.now();
     const h = this.#h;
-    const rng = createRng(options.seed ?? 0);
+    const rng = createMulberry32(options.seed ?? 0);
     const cache = new Map<string, Prepared>();
     const load = async (c: Decoder3dCase): Promise<Prepared> => {
       let p = cache.get(c.id);

@@ -29,7 +29,6 @@ import { adamwRef } from "../../../kernels/train/adamw/adamw_ref.ts";
 import {
   checkFeatures,
   type ClassificationTask,
-  createRng,
   decodeHead,
   encodeHead,
   encodeTargets,
@@ -42,6 +41,7 @@ import {
   resolveDevice,
   throwIfAborted,
 } from "../_common.ts";
+import { createMulberry32 } from "../../../core/random.ts";
 
 /** Hyperparameters of the linear probe (PROTOCOLS.md defaults). */
 export interface LinearHeadHyperparameters {
@@ -140,7 +140,7 @@ export class LinearProbe implements Head<HostTensor, HostTensor, HostTensor> {
     const [n, f] = checkFeatures("fit", x);
     const { targets, k } = encodeTargets("fit", this.#hp.task, y, n, this.#hp.numClasses);
     const seed = options.seed ?? 0;
-    const rng = createRng(seed);
+    const rng = createMulberry32(seed);
     const { weight, bias } = initLinear(k, f, rng);
     const state: ProbeState = { weight, bias, f, k };
     if (this.#hp.standardize) Object.assign(state, standardization(x));

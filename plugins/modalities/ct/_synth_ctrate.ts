@@ -12,19 +12,19 @@
  * @module
  */
 
+import { createMulberry32 } from "../../../core/random.ts";
+
 /** A seeded uniform generator in [0, 1). */
 export type Rng = () => number;
 
-/** mulberry32: a small, deterministic generator from an integer seed. */
+/**
+ * A deterministic generator from an integer seed: the core mulberry32
+ * ({@linkcode createMulberry32}) with the seed mixed first, as the CT-RATE
+ * plan has always drawn it.
+ */
 export function createRng(seed: number): Rng {
-  let state = (Math.trunc(seed) ^ 0x9e3779b9) >>> 0;
-  return function next(): number {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  // the seed is mixed with the golden-ratio constant before it becomes the state
+  return createMulberry32(Math.trunc(seed) ^ 0x9e3779b9);
 }
 
 function gaussian(rng: Rng): number {

@@ -42,6 +42,7 @@ import {
   type SegmentationSample,
 } from "../../../core/run_segmentation.ts";
 import type { IntensityWindow } from "../../adapters/slice_stack/mod.ts";
+import { createMulberry32 } from "../../../core/random.ts";
 
 /** One MSD task: folder name, image channels, classes and the intensity window of the protocol. */
 export interface MsdTask {
@@ -333,17 +334,6 @@ export async function openMsd(root: string, task: MsdTask): Promise<MsdDataset> 
 
 // --------------------------------------------------------------- synthesis --
 
-function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function gaussian(rng: () => number): number {
   const u = Math.max(rng(), 1e-12);
   return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rng());
@@ -383,7 +373,7 @@ export async function synthesizeMsd(
   const count = options.count ?? 8;
   const size = options.size ?? 64;
   const depth = options.depth ?? 32;
-  const rng = mulberry32(options.seed ?? 0);
+  const rng = createMulberry32(options.seed ?? 0);
   for (const [name, v] of [["count", count], ["size", size], ["depth", depth]] as const) {
     if (!Number.isInteger(v) || v < (name === "count" ? 1 : 8)) {
       throw new RangeError(

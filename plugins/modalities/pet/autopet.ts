@@ -54,7 +54,8 @@ import {
   type PetChannels,
   windowsFor,
 } from "./_common.ts";
-import { createRng, randomLesions, renderPetCt } from "./_phantom.ts";
+import { randomLesions, renderPetCt } from "./_phantom.ts";
+import { createMulberry32 } from "../../../core/random.ts";
 
 /** AutoPET classes. */
 export const AUTOPET_LABELS: readonly string[] = ["background", "lesion"];
@@ -252,7 +253,7 @@ export async function synthesizeAutopet(
       `Cannot synthesize AutoPET as count must be >= 1, size >= 8 and depth >= 4: current values are ${count}, ${size}, ${depth}`,
     );
   }
-  const rng = createRng(options.seed ?? 0);
+  const rng = createMulberry32(options.seed ?? 0);
   const base = join(root, "FDG-PET-CT-Lesions");
   const patients = Math.max(1, Math.ceil(count * 0.8));
   const s = 2.0364;

@@ -50,7 +50,8 @@ import {
   type PetChannels,
   windowsFor,
 } from "./_common.ts";
-import { createRng, randomLesions, renderPetCt } from "./_phantom.ts";
+import { randomLesions, renderPetCt } from "./_phantom.ts";
+import { createMulberry32 } from "../../../core/random.ts";
 
 /** HECKTOR classes. */
 export const HECKTOR_LABELS: readonly string[] = ["background", "GTVp", "GTVn"];
@@ -214,7 +215,7 @@ export async function synthesizeHecktor(
       `Cannot synthesize HECKTOR as count must be >= 1, size a multiple of 4 >= 16 and depth even >= 8: current values are ${count}, ${size}, ${depth}`,
     );
   }
-  const rng = createRng(options.seed ?? 0);
+  const rng = createMulberry32(options.seed ?? 0);
   const base = join(root, "hecktor2022_training", "hecktor2022");
   await Deno.mkdir(join(base, "imagesTr"), { recursive: true });
   await Deno.mkdir(join(base, "labelsTr"), { recursive: true });
@@ -244,8 +245,8 @@ export async function synthesizeHecktor(
     const id = `${CENTERS[n % CENTERS.length]}-${String(n + 1).padStart(3, "0")}`;
     const lesions = randomLesions([depth, size, size], 2, [1, 2], rng, [3, 7]);
     const seedState = Math.floor(rng() * 2 ** 31);
-    const onCt = renderPetCt([depth, size, size], lesions, createRng(seedState));
-    const onPet = renderPetCt(petShape, lesions, createRng(seedState + 1), [
+    const onCt = renderPetCt([depth, size, size], lesions, createMulberry32(seedState));
+    const onPet = renderPetCt(petShape, lesions, createMulberry32(seedState + 1), [
       sct[2] / spet,
       sct[1] / spet,
       sct[0] / spet,

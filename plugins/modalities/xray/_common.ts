@@ -6,11 +6,15 @@
  * @module
  */
 
+import { createMulberry32 } from "../../../core/random.ts";
+
 /** A seeded uniform generator in [0, 1) (mulberry32). */
 export type Rng = () => number;
 
 /**
- * Creates a deterministic generator (mulberry32) from an integer seed.
+ * Creates a deterministic generator from an integer seed: the core
+ * mulberry32 ({@linkcode createMulberry32}) with the seed mixed first, as the
+ * X-ray plans have always drawn it.
  *
  * @example
  * ```ts
@@ -21,14 +25,8 @@ export type Rng = () => number;
  * ```
  */
 export function createRng(seed: number): Rng {
-  let state = (Math.trunc(seed) ^ 0x9e3779b9) >>> 0;
-  return function next(): number {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  // the seed is mixed with the golden-ratio constant before it becomes the state
+  return createMulberry32(Math.trunc(seed) ^ 0x9e3779b9);
 }
 
 /** A standard normal draw (Box-Muller) from a uniform generator. */
