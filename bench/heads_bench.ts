@@ -17,7 +17,7 @@ import { createLinearHead } from "../plugins/heads/linear/mod.ts";
 import { CosineKnnIndex } from "../kernels/knn/knn.ts";
 import { requestGpu } from "../core/gpu.ts";
 import type { HostTensor } from "../core/tensor.ts";
-import { createMulberry32 } from "../core/random.ts";
+import { createMulberry32, shuffle } from "../core/random.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -56,10 +56,7 @@ function trainLinearTs(x: Float32Array, y: Float32Array, n: number, epochs: numb
   const r = createMulberry32(1);
   let step = 0;
   for (let e = 0; e < epochs; e++) {
-    for (let i = n - 1; i > 0; i--) {
-      const j = Math.floor(r() * (i + 1));
-      [order[i], order[j]] = [order[j], order[i]];
-    }
+    shuffle(order, r);
     for (let s0 = 0; s0 < n; s0 += BATCH) {
       const m = Math.min(BATCH, n - s0);
       for (let i = 0; i < m; i++) {

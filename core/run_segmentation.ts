@@ -69,7 +69,7 @@ import {
   type Decoder3dData,
   type FeatureVolume,
 } from "../plugins/heads/decoder3d/mod.ts";
-import { createMulberry32 } from "./random.ts";
+import { createMulberry32, shuffle } from "./random.ts";
 
 // ------------------------------------------------------------ samples --
 
@@ -193,11 +193,7 @@ export function patientFolds(
       `Cannot split into ${k} folds as there must be at least ${k} patients: current count is ${subjects.length}`,
     );
   }
-  const rng = createMulberry32(seed);
-  for (let i = subjects.length - 1; i > 0; i--) {
-    const j = Math.floor(rng() * (i + 1));
-    [subjects[i], subjects[j]] = [subjects[j], subjects[i]];
-  }
+  shuffle(subjects, createMulberry32(seed));
   const groups: string[][] = Array.from({ length: k }, () => []);
   subjects.forEach((s, i) => groups[i % k].push(...bySubject.get(s)!));
   return groups.map((val, index) => ({

@@ -8,6 +8,7 @@
 
 import { type GpuContext, requestGpu } from "../../core/gpu.ts";
 import { GpuUnavailableError } from "../../core/errors.ts";
+import { shuffle } from "../../core/random.ts";
 import { formatShape, type HostTensor } from "../../core/tensor.ts";
 import {
   encodeSafetensors,
@@ -64,13 +65,7 @@ export async function resolveDevice(
 export function permutation(n: number, rng: () => number): Uint32Array {
   const p = new Uint32Array(n);
   for (let i = 0; i < n; i++) p[i] = i;
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(rng() * (i + 1));
-    const t = p[i];
-    p[i] = p[j];
-    p[j] = t;
-  }
-  return p;
+  return shuffle(p, rng);
 }
 
 /** PyTorch `nn.Linear` initialisation: weight and bias uniform in ±1/√fanIn. */

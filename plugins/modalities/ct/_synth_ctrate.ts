@@ -12,7 +12,7 @@
  * @module
  */
 
-import { createMulberry32 } from "../../../core/random.ts";
+import { createMulberry32, gaussian } from "../../../core/random.ts";
 
 /** A seeded uniform generator in [0, 1). */
 export type Rng = () => number;
@@ -25,11 +25,6 @@ export type Rng = () => number;
 export function createRng(seed: number): Rng {
   // the seed is mixed with the golden-ratio constant before it becomes the state
   return createMulberry32(Math.trunc(seed) ^ 0x9e3779b9);
-}
-
-function gaussian(rng: Rng): number {
-  const u = Math.max(rng(), 1e-12);
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rng());
 }
 
 /** A 3D lesion-like blob: position in fractions of the volume, HU amplitude, texture. */

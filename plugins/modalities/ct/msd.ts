@@ -42,7 +42,7 @@ import {
   type SegmentationSample,
 } from "../../../core/run_segmentation.ts";
 import type { IntensityWindow } from "../../adapters/slice_stack/mod.ts";
-import { createMulberry32 } from "../../../core/random.ts";
+import { createMulberry32, gaussian } from "../../../core/random.ts";
 
 /** One MSD task: folder name, image channels, classes and the intensity window of the protocol. */
 export interface MsdTask {
@@ -333,11 +333,6 @@ export async function openMsd(root: string, task: MsdTask): Promise<MsdDataset> 
 }
 
 // --------------------------------------------------------------- synthesis --
-
-function gaussian(rng: () => number): number {
-  const u = Math.max(rng(), 1e-12);
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rng());
-}
 
 /** Intensities of the phantom per channel: [outside, body, bone, class 1, class 2, ...]. */
 function phantomIntensities(task: MsdTask, channel: number): number[] {

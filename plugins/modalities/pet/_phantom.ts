@@ -7,13 +7,10 @@
  * @module
  */
 
+import { gaussian } from "../../../core/random.ts";
+
 /** A seeded PRNG returning floats in [0, 1). */
 export type Rng = () => number;
-
-/** A standard normal draw (Box–Muller). */
-export function gaussian(rng: Rng): number {
-  return Math.sqrt(-2 * Math.log(Math.max(rng(), 1e-12))) * Math.cos(2 * Math.PI * rng());
-}
 
 /** An ellipsoid in voxel coordinates `[z, y, x]` with a class and a PET uptake. */
 export interface Lesion {

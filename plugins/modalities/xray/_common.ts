@@ -1,5 +1,5 @@
 /**
- * Private helpers of the X-ray datasets: seeded random numbers, a stable
+ * Private helpers of the X-ray datasets: a seeded generator, a stable
  * string hash, path joining, and the "wrong layout" error that lists what
  * was expected and what was found. Uses `Deno.readDir`/`Deno.stat`.
  *
@@ -27,12 +27,6 @@ export type Rng = () => number;
 export function createRng(seed: number): Rng {
   // the seed is mixed with the golden-ratio constant before it becomes the state
   return createMulberry32(Math.trunc(seed) ^ 0x9e3779b9);
-}
-
-/** A standard normal draw (Box-Muller) from a uniform generator. */
-export function gaussian(rng: Rng): number {
-  const u = Math.max(rng(), 1e-12);
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rng());
 }
 
 /**

@@ -12,7 +12,8 @@
  * @module
  */
 
-import { gaussian, type Rng } from "./_common.ts";
+import { gaussian } from "../../../core/random.ts";
+import type { Rng } from "./_common.ts";
 
 /** One lesion-like blob, in fractions of the image size. */
 export interface Lesion {

@@ -37,6 +37,7 @@ import {
 } from "./_common.ts";
 import { LATTICE_TEXTURES, type Lesion, renderChestRadiograph, toUint8 } from "./_phantom.ts";
 import type { SkippedRow, XrayDataset, XraySynthOptions } from "./types.ts";
+import { shuffle } from "../../../core/random.ts";
 
 /**
  * The 14 NIH ChestX-ray14 labels in the official order (target index =
@@ -305,10 +306,7 @@ export function planNih14Synth(options: XraySynthOptions = {}): Nih14SynthImage[
   }
   // patient-wise split: shuffle, then about a quarter of the images go to test
   const order = patients.map((_, i) => i);
-  for (let i = order.length - 1; i > 0; i--) {
-    const j = Math.floor(rng() * (i + 1));
-    [order[i], order[j]] = [order[j], order[i]];
-  }
+  shuffle(order, rng);
   const testPatients = new Set<number>();
   let testImages = 0;
   for (const i of order) {

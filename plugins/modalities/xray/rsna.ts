@@ -55,6 +55,7 @@ import {
   toUint8,
 } from "./_phantom.ts";
 import type { SkippedRow, SplitInfo, XrayDataset, XraySynthOptions } from "./types.ts";
+import { shuffle } from "../../../core/random.ts";
 
 /** The one RSNA label. */
 export const RSNA_LABELS: readonly string[] = ["Pneumonia"];
@@ -350,10 +351,7 @@ function planRsna(options: RsnaSynthOptions): { patient: RsnaSynthPatient; lesio
       (x.d.lesions.length > 0) === positive
     )
       .map((x) => x.i);
-    for (let i = idx.length - 1; i > 0; i--) {
-      const j = Math.floor(rng() * (i + 1));
-      [idx[i], idx[j]] = [idx[j], idx[i]];
-    }
+    shuffle(idx, rng);
     const nVal = Math.max(idx.length >= 3 ? 1 : 0, Math.round(idx.length * 0.15));
     const nTest = Math.max(idx.length >= 2 ? 1 : 0, Math.round(idx.length * 0.15));
     idx.forEach((i, r) => splitOf.set(i, r < nTest ? "test" : r < nTest + nVal ? "val" : "train"));
