@@ -1,11 +1,17 @@
 /**
- * Shared pieces of the PET/CT datasets: channel choice, windows, NIfTI
- * loading on a common grid, file-system helpers.
+ * Shared pieces of the PET/CT datasets: channel choice, windows, the
+ * protocol defaults, NIfTI loading on a common grid and the samples built
+ * on it, file-system helpers.
  *
  * @module
  */
 
-import type { Volume } from "../../../core/plugin.ts";
+import type { Sample, Volume } from "../../../core/plugin.ts";
+import {
+  readLabelVolume,
+  type SegmentationProtocolDefaults,
+  type SegmentationSample,
+} from "../../../core/run_segmentation.ts";
 import { convertNiftiToVolume, readNifti } from "../../formats/nifti/mod.ts";
 import type { IntensityWindow } from "../../adapters/slice_stack/mod.ts";
 import { resampleToGrid } from "./_resample.ts";
@@ -17,6 +23,27 @@ export type PetChannels = "ct" | "pet" | "ct+pet";
 export const CT_WINDOW: IntensityWindow = [-160, 240];
 /** PET window in SUV. */
 export const PET_WINDOW: IntensityWindow = [0, 15];
+
+/**
+ * Protocol defaults of the PET/CT datasets (PROTOCOLS.md: one 80/20
+ * patient-level split, Dice + CE with a linear warm-up, CT+PET), a fresh
+ * object per call.
+ */
+export function petCtProtocol(): SegmentationProtocolDefaults {
+  return {
+    adapter: "slice-stack",
+    adapterOptions: { window: [CT_WINDOW, PET_WINDOW] },
+    heads: ["decoder3d"],
+    headOptions: { decoder3d: { lr: 1e-4, schedule: "cosine", warmupFraction: 0.05 } },
+    metrics: ["dice", "hd95", "precision", "recall"],
+    resolution: 224,
+    feature: "volume",
+    trainSplit: "train",
+    testSplit: "train",
+    folds: 5,
+    runFolds: 1,
+  };
+}
 
 /** Checks the `channels` open option. */
 export function checkChannels(value: unknown, dataset: string): PetChannels {
@@ -59,6 +86,28 @@ export async function listDir(path: string): Promise<{ name: string; dir: boolea
   return out.sort((a, b) => a.name.localeCompare(b.name));
 }
 
+/**
+ * The first folder, breadth-first from `root` and at most `maxDepth` levels
+ * below it, whose entries satisfy `holds`; undefined when none does.
+ */
+export async function findFolder(
+  root: string,
+  maxDepth: number,
+  holds: (dir: string, entries: { name: string; dir: boolean }[]) => boolean | Promise<boolean>,
+): Promise<string | undefined> {
+  const queue: [string, number][] = [[root, 0]];
+  while (queue.length > 0) {
+    const [dir, depth] = queue.shift()!;
+    const entries = await listDir(dir);
+    if (!entries) continue;
+    if (await holds(dir, entries)) return dir;
+    if (depth < maxDepth) {
+      for (const e of entries) if (e.dir) queue.push([join(dir, e.name), depth + 1]);
+    }
+  }
+  return undefined;
+}
+
 /** A short listing of what a folder holds, for error messages. */
 export async function describeDir(path: string): Promise<string> {
   const entries = await listDir(path);
@@ -96,4 +145,63 @@ export async function loadPetCt(
   data.set(ct.data);
   data.set(petOnCt, block);
   return { ...ct, data, channels: 2 };
+}
+
+/** The files of one PET/CT case. */
+export interface PetCtCase {
+  /** Sample id. */
+  id: string;
+  /** Patient id (folds keep a patient's cases together). */
+  subject: string;
+  /** CT image. */
+  ct: string;
+  /** PET image. */
+  pet: string;
+  /** Label map. */
+  seg: string;
+}
+
+/**
+ * A sample that loads a case with {@linkcode loadPetCt} and its labels on
+ * the grid of the loaded volume (loading the volume first when needed);
+ * `checkLabels` runs before the labels are read and may refuse them.
+ */
+export function petCtSample(
+  files: PetCtCase,
+  channels: PetChannels,
+  classes: number,
+  checkLabels?: () => void,
+): SegmentationSample {
+  const { id, subject, ct, pet, seg } = files;
+  let shape: [number, number, number] | undefined;
+  const load = async (): Promise<Volume> => {
+    const v = await loadPetCt(ct, pet, channels);
+    shape = [...v.shape];
+    return v;
+  };
+  return {
+    id,
+    subject,
+    path: channels === "pet" ? pet : ct,
+    labelPath: seg,
+    load,
+    async loadLabels(): Promise<Uint8Array> {
+      checkLabels?.();
+      if (!shape) await load();
+      return await readLabelVolume(seg, shape!, classes);
+    },
+  };
+}
+
+/** The `samples` of a dataset whose only split is `train`. */
+export function trainSplitOnly(
+  dataset: string,
+  samples: readonly Sample[],
+): (split: string) => readonly Sample[] {
+  return (split: string): readonly Sample[] => {
+    if (split !== "train") {
+      throw new RangeError(`Cannot list split "${split}" of ${dataset}: the only split is train`);
+    }
+    return samples;
+  };
 }

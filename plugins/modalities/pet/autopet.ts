@@ -35,23 +35,22 @@
  * @module
  */
 
-import type { DatasetSpec, Sample, SynthOptions, Volume } from "../../../core/plugin.ts";
+import type { DatasetSpec, Sample, SynthOptions } from "../../../core/plugin.ts";
 import { writeNifti } from "../../formats/nifti/mod.ts";
-import {
-  readLabelVolume,
-  type SegmentationDataset,
-  type SegmentationProtocolDefaults,
-  type SegmentationSample,
+import type {
+  SegmentationDataset,
+  SegmentationProtocolDefaults,
 } from "../../../core/run_segmentation.ts";
 import {
   checkChannels,
-  CT_WINDOW,
   describeDir,
+  findFolder,
   join,
   listDir,
-  loadPetCt,
-  PET_WINDOW,
   type PetChannels,
+  petCtProtocol,
+  petCtSample,
+  trainSplitOnly,
   windowsFor,
 } from "./_common.ts";
 import { randomLesions, renderPetCt } from "./_phantom.ts";
@@ -69,19 +68,7 @@ export const AUTOPET_LAYOUT: readonly string[] = [
 ];
 
 /** Protocol defaults of AutoPET (PROTOCOLS.md: 80/20, warm-up, CT+PET). */
-export const AUTOPET_PROTOCOL: SegmentationProtocolDefaults = {
-  adapter: "slice-stack",
-  adapterOptions: { window: [CT_WINDOW, PET_WINDOW] },
-  heads: ["decoder3d"],
-  headOptions: { decoder3d: { lr: 1e-4, schedule: "cosine", warmupFraction: 0.05 } },
-  metrics: ["dice", "hd95", "precision", "recall"],
-  resolution: 224,
-  feature: "volume",
-  trainSplit: "train",
-  testSplit: "train",
-  folds: 5,
-  runFolds: 1,
-};
+export const AUTOPET_PROTOCOL: SegmentationProtocolDefaults = petCtProtocol();
 
 /** Options of {@linkcode openAutopet}. */
 export interface AutopetOpenOptions {
@@ -97,45 +84,12 @@ export interface AutopetDataset extends SegmentationDataset {
   readonly channels: PetChannels;
 }
 
-function pairSample(
-  id: string,
-  subject: string,
-  ct: string,
-  pet: string,
-  seg: string,
-  channels: PetChannels,
-): SegmentationSample {
-  let shape: [number, number, number] | undefined;
-  const load = async (): Promise<Volume> => {
-    const v = await loadPetCt(ct, pet, channels);
-    shape = [...v.shape];
-    return v;
-  };
-  return {
-    id,
-    subject,
-    path: channels === "pet" ? pet : ct,
-    labelPath: seg,
-    load,
-    async loadLabels(): Promise<Uint8Array> {
-      if (!shape) await load();
-      return await readLabelVolume(seg, shape!, AUTOPET_LABELS.length);
-    },
-  };
-}
-
-async function findTciaBase(root: string): Promise<string | undefined> {
-  const queue: [string, number][] = [[root, 0]];
-  while (queue.length > 0) {
-    const [dir, depth] = queue.shift()!;
-    const entries = await listDir(dir);
-    if (!entries) continue;
-    if (entries.some((e) => e.dir && e.name.startsWith("PETCT_"))) return dir;
-    if (depth < 2) {
-      for (const e of entries) if (e.dir) queue.push([join(dir, e.name), depth + 1]);
-    }
-  }
-  return undefined;
+function findTciaBase(root: string): Promise<string | undefined> {
+  return findFolder(
+    root,
+    2,
+    (_, entries) => entries.some((e) => e.dir && e.name.startsWith("PETCT_")),
+  );
 }
 
 /** Opens AutoPET in the TCIA NIfTI layout or the nnU-Net layout. */
@@ -165,13 +119,16 @@ export async function openAutopet(
           );
         }
         samples.push(
-          pairSample(
-            `${patient.name}/${study.name}`,
-            patient.name,
-            join(dir, "CTres.nii.gz"),
-            join(dir, "SUV.nii.gz"),
-            join(dir, "SEG.nii.gz"),
+          petCtSample(
+            {
+              id: `${patient.name}/${study.name}`,
+              subject: patient.name,
+              ct: join(dir, "CTres.nii.gz"),
+              pet: join(dir, "SUV.nii.gz"),
+              seg: join(dir, "SEG.nii.gz"),
+            },
             channels,
+            AUTOPET_LABELS.length,
           ),
         );
       }
@@ -192,13 +149,16 @@ export async function openAutopet(
       const id = m[1];
       const subject = /^(PETCT_[0-9a-zA-Z]+)/.exec(id)?.[1] ?? id;
       samples.push(
-        pairSample(
-          id,
-          subject,
-          join(root, "imagesTr", `${id}_0000.nii.gz`),
-          join(root, "imagesTr", `${id}_0001.nii.gz`),
-          join(root, "labelsTr", `${id}.nii.gz`),
+        petCtSample(
+          {
+            id,
+            subject,
+            ct: join(root, "imagesTr", `${id}_0000.nii.gz`),
+            pet: join(root, "imagesTr", `${id}_0001.nii.gz`),
+            seg: join(root, "labelsTr", `${id}.nii.gz`),
+          },
           channels,
+          AUTOPET_LABELS.length,
         ),
       );
     }
@@ -217,12 +177,7 @@ export async function openAutopet(
     layout,
     channels,
     adapterOptions: { window: windowsFor(channels) },
-    samples(split: string): readonly Sample[] {
-      if (split !== "train") {
-        throw new RangeError(`Cannot list split "${split}" of AutoPET: the only split is train`);
-      }
-      return samples;
-    },
+    samples: trainSplitOnly("AutoPET", samples),
   };
 }
 

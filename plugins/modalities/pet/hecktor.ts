@@ -31,23 +31,22 @@
  * @module
  */
 
-import type { DatasetSpec, Sample, SynthOptions, Volume } from "../../../core/plugin.ts";
+import type { DatasetSpec, Sample, SynthOptions } from "../../../core/plugin.ts";
 import { writeNifti } from "../../formats/nifti/mod.ts";
-import {
-  readLabelVolume,
-  type SegmentationDataset,
-  type SegmentationProtocolDefaults,
-  type SegmentationSample,
+import type {
+  SegmentationDataset,
+  SegmentationProtocolDefaults,
 } from "../../../core/run_segmentation.ts";
 import {
   checkChannels,
-  CT_WINDOW,
   describeDir,
+  findFolder,
   join,
   listDir,
-  loadPetCt,
-  PET_WINDOW,
   type PetChannels,
+  petCtProtocol,
+  petCtSample,
+  trainSplitOnly,
   windowsFor,
 } from "./_common.ts";
 import { randomLesions, renderPetCt } from "./_phantom.ts";
@@ -64,19 +63,7 @@ export const HECKTOR_LAYOUT: readonly string[] = [
 ];
 
 /** Protocol defaults of HECKTOR 2022 (PROTOCOLS.md: 80/20, warm-up, CT+PET). */
-export const HECKTOR_PROTOCOL: SegmentationProtocolDefaults = {
-  adapter: "slice-stack",
-  adapterOptions: { window: [CT_WINDOW, PET_WINDOW] },
-  heads: ["decoder3d"],
-  headOptions: { decoder3d: { lr: 1e-4, schedule: "cosine", warmupFraction: 0.05 } },
-  metrics: ["dice", "hd95", "precision", "recall"],
-  resolution: 224,
-  feature: "volume",
-  trainSplit: "train",
-  testSplit: "train",
-  folds: 5,
-  runFolds: 1,
-};
+export const HECKTOR_PROTOCOL: SegmentationProtocolDefaults = petCtProtocol();
 
 /** Options of {@linkcode openHecktor}. */
 export interface HecktorOpenOptions {
@@ -92,21 +79,12 @@ export interface HecktorDataset extends SegmentationDataset {
   readonly channels: PetChannels;
 }
 
-async function findBase(root: string): Promise<string | undefined> {
-  const queue: [string, number][] = [[root, 0]];
-  while (queue.length > 0) {
-    const [dir, depth] = queue.shift()!;
-    const entries = await listDir(dir);
-    if (!entries) continue;
-    if (entries.some((e) => e.dir && e.name === "imagesTr")) {
-      const images = await listDir(join(dir, "imagesTr"));
-      if (images?.some((e) => e.name.endsWith("__CT.nii.gz"))) return dir;
-    }
-    if (depth < 3) {
-      for (const e of entries) if (e.dir) queue.push([join(dir, e.name), depth + 1]);
-    }
-  }
-  return undefined;
+function findBase(root: string): Promise<string | undefined> {
+  return findFolder(root, 3, async (dir, entries) => {
+    if (!entries.some((e) => e.dir && e.name === "imagesTr")) return false;
+    const images = await listDir(join(dir, "imagesTr"));
+    return images?.some((e) => e.name.endsWith("__CT.nii.gz")) ?? false;
+  });
 }
 
 /** Opens the HECKTOR 2022 training release. */
@@ -133,32 +111,20 @@ export async function openHecktor(
     const id = m[1];
     if (!images.has(`${id}__PT.nii.gz`)) problems.push(`${id}__PT.nii.gz`);
     if (!labels.has(`${id}.nii.gz`)) problems.push(`labelsTr/${id}.nii.gz`);
-    const ct = join(base, "imagesTr", name);
-    const pet = join(base, "imagesTr", `${id}__PT.nii.gz`);
-    const seg = join(base, "labelsTr", `${id}.nii.gz`);
-    let shape: [number, number, number] | undefined;
-    const load = async (): Promise<Volume> => {
-      const v = await loadPetCt(ct, pet, channels);
-      shape = [...v.shape];
-      return v;
-    };
-    const sample: SegmentationSample = {
+    const files = {
       id,
       subject: id,
-      path: channels === "pet" ? pet : ct,
-      labelPath: seg,
-      load,
-      async loadLabels(): Promise<Uint8Array> {
-        if (channels === "pet") {
-          throw new TypeError(
-            `Cannot load HECKTOR labels of "${id}" with channels "pet" as the labels lie on the CT grid: open with channels "ct" or "ct+pet"`,
-          );
-        }
-        if (!shape) await load();
-        return await readLabelVolume(seg, shape!, HECKTOR_LABELS.length);
-      },
+      ct: join(base, "imagesTr", name),
+      pet: join(base, "imagesTr", `${id}__PT.nii.gz`),
+      seg: join(base, "labelsTr", `${id}.nii.gz`),
     };
-    samples.push(sample);
+    samples.push(petCtSample(files, channels, HECKTOR_LABELS.length, () => {
+      if (channels === "pet") {
+        throw new TypeError(
+          `Cannot load HECKTOR labels of "${id}" with channels "pet" as the labels lie on the CT grid: open with channels "ct" or "ct+pet"`,
+        );
+      }
+    }));
   }
   if (problems.length > 0) {
     throw new Deno.errors.NotFound(
@@ -176,12 +142,7 @@ export async function openHecktor(
     splits: ["train"],
     channels,
     adapterOptions: { window: windowsFor(channels) },
-    samples(split: string): readonly Sample[] {
-      if (split !== "train") {
-        throw new RangeError(`Cannot list split "${split}" of HECKTOR: the only split is train`);
-      }
-      return samples;
-    },
+    samples: trainSplitOnly("HECKTOR", samples),
   };
 }
 
