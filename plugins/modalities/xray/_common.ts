@@ -1,11 +1,13 @@
 /**
  * Private helpers of the X-ray datasets: a seeded generator, a stable
- * string hash, path joining, and the "wrong layout" error that lists what
- * was expected and what was found. Uses `Deno.readDir`/`Deno.stat`.
+ * string hash, the protocol defaults, samples backed by one file, path
+ * joining, and the "wrong layout" error that lists what was expected and
+ * what was found. Uses `Deno.readDir`/`Deno.stat`.
  *
  * @module
  */
 
+import type { Image2D, ProtocolDefaults, Sample } from "../../../core/plugin.ts";
 import { createMulberry32 } from "../../../core/random.ts";
 
 /** A seeded uniform generator in [0, 1) (mulberry32). */
@@ -171,4 +173,62 @@ export async function assertSampleFile(
       `Cannot load sample "${sampleId}" as "${path}" is not a file (listed in ${listedIn})`,
     );
   }
+}
+
+/**
+ * Protocol defaults of the X-ray datasets (PROTOCOLS.md, 2D classification
+ * — linear probe), a fresh object per call.
+ */
+export function xrayProtocol(): ProtocolDefaults {
+  return {
+    adapter: "image2d",
+    heads: ["linear", "knn"],
+    metrics: ["auc", "accuracy", "precision", "recall"],
+    resolution: 224,
+    feature: "cls",
+    trainSplit: "train",
+    testSplit: "test",
+  };
+}
+
+/** What a sample backed by one file holds besides its `load`. */
+export interface FileSampleFields {
+  /** Sample id. */
+  id: string;
+  /** Patient id. */
+  subject: string;
+  /** Target vector. */
+  target: Float32Array;
+  /** The image file. */
+  path: string;
+}
+
+/**
+ * A sample whose `load` reads its file with `read`. A missing file rejects
+ * with `Deno.errors.NotFound` naming the sample, the expected path and the
+ * file that listed it (`kind` names the file: "image", "DICOM").
+ */
+export function fileSample(
+  fields: FileSampleFields,
+  kind: string,
+  listedIn: string,
+  read: (path: string) => Promise<Image2D>,
+): Sample {
+  const { id, path } = fields;
+  return {
+    ...fields,
+    async load(): Promise<Image2D> {
+      try {
+        return await read(path);
+      } catch (error) {
+        if (error instanceof Deno.errors.NotFound) {
+          throw new Deno.errors.NotFound(
+            `Cannot load sample "${id}" as its ${kind} file is missing: expected "${path}" (listed in ${listedIn})`,
+            { cause: error },
+          );
+        }
+        throw error;
+      }
+    },
+  };
 }

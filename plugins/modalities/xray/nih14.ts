@@ -29,11 +29,13 @@ import { NIH_CHEST_XRAY14_CLASSES, readNihDataEntry } from "../../formats/csv/mo
 import {
   createLayoutError,
   createRng,
+  fileSample,
   findNestedHint,
   isDirectory,
   joinPath,
   listTopLevel,
   type Rng,
+  xrayProtocol,
 } from "./_common.ts";
 import { LATTICE_TEXTURES, type Lesion, renderChestRadiograph, toUint8 } from "./_phantom.ts";
 import type { SkippedRow, XrayDataset, XraySynthOptions } from "./types.ts";
@@ -59,15 +61,7 @@ export const NIH14_LAYOUT: readonly string[] = [
 ];
 
 /** Protocol defaults of NIH-14 (PROTOCOLS.md, 2D classification — linear probe). */
-export const NIH14_PROTOCOL: ProtocolDefaults = {
-  adapter: "image2d",
-  heads: ["linear", "knn"],
-  metrics: ["auc", "accuracy", "precision", "recall"],
-  resolution: 224,
-  feature: "cls",
-  trainSplit: "train",
-  testSplit: "test",
-};
+export const NIH14_PROTOCOL: ProtocolDefaults = xrayProtocol();
 
 const SPLIT_DESCRIPTION =
   "official patient-wise split: train = train_val_list.txt, test = test_list.txt";
@@ -118,26 +112,10 @@ function createImageSample(
   path: string,
   listedIn: string,
 ): Sample {
-  return {
-    id,
-    subject,
-    target,
-    path,
-    async load(): Promise<Image2D> {
-      try {
-        const image = await readImage(path);
-        return image.channels === 2 ? dropAlpha(image) : image;
-      } catch (error) {
-        if (error instanceof Deno.errors.NotFound) {
-          throw new Deno.errors.NotFound(
-            `Cannot load sample "${id}" as its image file is missing: expected "${path}" (listed in ${listedIn})`,
-            { cause: error },
-          );
-        }
-        throw error;
-      }
-    },
-  };
+  return fileSample({ id, subject, target, path }, "image", listedIn, async (file) => {
+    const image = await readImage(file);
+    return image.channels === 2 ? dropAlpha(image) : image;
+  });
 }
 
 /**

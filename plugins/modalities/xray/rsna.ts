@@ -34,18 +34,20 @@
  * @module
  */
 
-import type { DatasetSpec, Image2D, ProtocolDefaults, Sample } from "../../../core/plugin.ts";
+import type { DatasetSpec, ProtocolDefaults, Sample } from "../../../core/plugin.ts";
 import { FormatError } from "../../../core/errors.ts";
 import { convertDicomToImage, readDicom, writeDicom } from "../../formats/dicom/mod.ts";
 import { type CsvTable, readCsv } from "../../formats/csv/mod.ts";
 import {
   createLayoutError,
   createRng,
+  fileSample,
   findNestedHint,
   hashUnit,
   joinPath,
   listTopLevel,
   type Rng,
+  xrayProtocol,
 } from "./_common.ts";
 import {
   LATTICE_TEXTURES,
@@ -82,15 +84,7 @@ export const RSNA_FALLBACK_FRACTIONS: Readonly<{ train: number; val: number; tes
 };
 
 /** Protocol defaults of RSNA Pneumonia (PROTOCOLS.md, 2D classification — linear probe). */
-export const RSNA_PROTOCOL: ProtocolDefaults = {
-  adapter: "image2d",
-  heads: ["linear", "knn"],
-  metrics: ["auc", "accuracy", "precision", "recall"],
-  resolution: 224,
-  feature: "cls",
-  trainSplit: "train",
-  testSplit: "test",
-};
+export const RSNA_PROTOCOL: ProtocolDefaults = xrayProtocol();
 
 const LABELS_CSV = "stage_2_train_labels.csv";
 const IMAGES_DIR = "stage_2_train_images";
@@ -121,25 +115,12 @@ export function rsnaFallbackSplit(patientId: string, seed = 0): "train" | "val" 
 }
 
 function createDicomSample(id: string, target: Float32Array, path: string): Sample {
-  return {
-    id,
-    subject: id,
-    target,
-    path,
-    async load(): Promise<Image2D> {
-      try {
-        return convertDicomToImage(await readDicom(path), { mode: "display" });
-      } catch (error) {
-        if (error instanceof Deno.errors.NotFound) {
-          throw new Deno.errors.NotFound(
-            `Cannot load sample "${id}" as its DICOM file is missing: expected "${path}" (listed in ${LABELS_CSV})`,
-            { cause: error },
-          );
-        }
-        throw error;
-      }
-    },
-  };
+  return fileSample(
+    { id, subject: id, target, path },
+    "DICOM",
+    LABELS_CSV,
+    async (file) => convertDicomToImage(await readDicom(file), { mode: "display" }),
+  );
 }
 
 function columnIndex(table: CsvTable, column: string, what: string): number {
