@@ -1,11 +1,11 @@
 /**
  * Shared pieces of the `medprobe` CLI: the registry with `--plugin` modules,
- * printing, and option parsers.
+ * printing, option parsers and the options several commands define alike.
  *
  * @module
  */
 
-import { InvalidArgumentError } from "commander";
+import { InvalidArgumentError, Option } from "commander";
 import { loadPluginModule, type Registry } from "../core/registry.ts";
 import { createDefaultRegistry } from "../plugins/builtin.ts";
 
@@ -34,6 +34,28 @@ export async function loadRegistry(specs: readonly string[] = []): Promise<Regis
 /** Collects a repeatable option into an array. */
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
+}
+
+/** `--plugin <spec>`, repeatable: plugin modules {@linkcode loadRegistry} loads. */
+export function pluginOption(): Option {
+  return new Option(
+    "--plugin <spec>",
+    "load a plugin module (path, https:, jsr:, npm:); repeatable",
+  )
+    .default([])
+    .argParser(collect);
+}
+
+/** `--data <dir>` (required): the dataset root of the commands that evaluate. */
+export function dataRootOption(): Option {
+  return new Option("--data <dir>", "dataset root, as downloaded (or written by medprobe synth)")
+    .makeOptionMandatory();
+}
+
+/** `--backend <name>`: the encoder backend of the commands that evaluate. */
+export function encoderBackendOption(): Option {
+  return new Option("--backend <name>", "encoder backend").choices(["webgpu", "onnx", "auto"])
+    .default("auto");
 }
 
 /** Parses a positive integer option. */

@@ -17,9 +17,11 @@ import { createDecodePool, type DecodePool } from "./decode_pool.ts";
 import { openEncoder } from "./encoder.ts";
 import { createProgress } from "./progress.ts";
 import {
-  collect,
+  dataRootOption,
+  encoderBackendOption,
   loadRegistry,
   nonNegativeInt,
+  pluginOption,
   positiveInt,
   say,
   VERSION,
@@ -98,12 +100,8 @@ export function findDataset(registry: Registry, id: string): DatasetSpec {
 
 function addCommonOptions(cmd: Command): Command {
   return cmd
-    .requiredOption("--data <dir>", "dataset root, as downloaded (or written by medprobe synth)")
-    .addOption(
-      new Option("--backend <name>", "encoder backend").choices(["webgpu", "onnx", "auto"]).default(
-        "auto",
-      ),
-    )
+    .addOption(dataRootOption())
+    .addOption(encoderBackendOption())
     .addOption(
       new Option("--precision <p>", "activation precision").choices(["f32", "f16"]).default("f32"),
     )
@@ -136,12 +134,7 @@ function addCommonOptions(cmd: Command): Command {
     )
     .option("--folds <n>", "cross-validation folds (segmentation)", positiveInt)
     .option("--run-folds <n>", "run only the first N folds (segmentation)", positiveInt)
-    .option(
-      "--plugin <spec>",
-      "load a plugin module (path, https:, jsr:, npm:); repeatable",
-      collect,
-      [],
-    )
+    .addOption(pluginOption())
     .option("--quiet", "no progress output")
     .option("--export-onnx <file>", "also write the DINOv3 encoder as an ONNX model to FILE")
     .option("--json", "print the result record(s) as JSON on stdout");

@@ -9,19 +9,14 @@ import { PLUGIN_KINDS } from "../core/registry.ts";
 import { GpuUnavailableError } from "../core/errors.ts";
 import { requestGpu } from "../core/gpu.ts";
 import { chooseBackend } from "../plugins/encoders/backend.ts";
-import { collect, formatBytes, loadRegistry, say } from "./common.ts";
+import { formatBytes, loadRegistry, pluginOption, say } from "./common.ts";
 
 /** Registers `list` and `gpu`. */
 export function registerInfoCommands(program: Command): void {
   program
     .command("list")
     .description("List the registered plugins by kind")
-    .option(
-      "--plugin <spec>",
-      "load a plugin module (path, https:, jsr:, npm:); repeatable",
-      collect,
-      [],
-    )
+    .addOption(pluginOption())
     .option("--json", "print JSON")
     .action(async (opts: { plugin: string[]; json?: boolean }) => {
       const registry = await loadRegistry(opts.plugin);

@@ -27,9 +27,11 @@ import { openEncoder } from "./encoder.ts";
 import { createProgress } from "./progress.ts";
 import { findDataset, interruptSignal, parseResolution, printSummary } from "./eval.ts";
 import {
-  collect,
+  dataRootOption,
+  encoderBackendOption,
   loadRegistry,
   nonNegativeInt,
+  pluginOption,
   positiveInt,
   say,
   VERSION,
@@ -260,14 +262,10 @@ export function registerSegmentationCommands(program: Command): void {
       "3D segmentation protocol: stacked slice features → decoder3d, k-fold patient-level CV, Dice/HD95/precision/recall, masks as .nii.gz",
     )
     .argument("<dataset>", "modality/dataset, e.g. ct/msd-task09, pet/autopet, pet/hecktor")
-    .requiredOption("--data <dir>", "dataset root, as downloaded (or written by medprobe synth)")
+    .addOption(dataRootOption())
     .option("--encoder <name>", "encoder plugin (default: read from the weights' config.json)")
     .option("--weights <dir>", "weights folder (config.json + model.safetensors)")
-    .addOption(
-      new Option("--backend <name>", "encoder backend").choices(["webgpu", "onnx", "auto"]).default(
-        "auto",
-      ),
-    )
+    .addOption(encoderBackendOption())
     .option(
       "--resolution <size>",
       "encoder input: N, HxW or native (default: the protocol's)",
@@ -304,12 +302,7 @@ export function registerSegmentationCommands(program: Command): void {
     .option("--no-masks", "do not write predicted masks")
     .option("--strict", "stop at the first unreadable case instead of recording it")
     .option("--limit <n>", "use at most N labelled cases (quick runs)", positiveInt)
-    .option(
-      "--plugin <spec>",
-      "load a plugin module (path, https:, jsr:, npm:); repeatable",
-      collect,
-      [],
-    )
+    .addOption(pluginOption())
     .option("--quiet", "no progress output")
     .option("--json", "print the result record as JSON on stdout")
     .action(async (datasetId: string, flags: SegmentFlags) => {

@@ -10,7 +10,14 @@
 import { type Command, InvalidArgumentError } from "commander";
 import type { DatasetSpec, ModalityPlugin } from "../core/plugin.ts";
 import type { Registry } from "../core/registry.ts";
-import { collect, formatBytes, loadRegistry, nonNegativeInt, positiveInt, say } from "./common.ts";
+import {
+  formatBytes,
+  loadRegistry,
+  nonNegativeInt,
+  pluginOption,
+  positiveInt,
+  say,
+} from "./common.ts";
 
 /** A dataset resolved from `"modality/dataset"`. */
 export interface ResolvedDataset {
@@ -172,12 +179,7 @@ export function registerSynthCommand(program: Command): void {
     .option("--count <n>", "number of images or volumes (default: the dataset's)", positiveInt)
     .option("--seed <s>", "seed of every random choice", nonNegativeInt, 0)
     .option("--force", "write into a non-empty folder")
-    .option(
-      "--plugin <spec>",
-      "load a plugin module (path, https:, jsr:, npm:); repeatable",
-      collect,
-      [],
-    )
+    .addOption(pluginOption())
     .option("--json", "print JSON")
     .action(
       async (
