@@ -185,6 +185,17 @@ export function gunzipChecked(bytes: Uint8Array, path: string): Uint8Array {
   }
 }
 
+/** The bytes of `parts`, one after the other, in a new array. */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
 /** Formats bytes as space-separated hex for messages (`1f 8b`). */
 export function formatHexBytes(bytes: Uint8Array): string {
   return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join(" ") || "(none)";

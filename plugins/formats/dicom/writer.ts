@@ -12,6 +12,8 @@
  * @module
  */
 
+import { concatBytes } from "../_io.ts";
+
 const EXPLICIT_VR_LE = "1.2.840.10008.1.2.1";
 const IMPLEMENTATION_CLASS_UID = "2.25.172553426771915209716939526212546329425";
 const IMPLEMENTATION_VERSION = "MEDPROBE_010";
@@ -134,10 +136,8 @@ function formatDecimal(value: number): string {
 
 class ElementWriter {
   parts: Uint8Array[] = [];
-  length = 0;
   #push(bytes: Uint8Array): void {
     this.parts.push(bytes);
-    this.length += bytes.length;
   }
   element(group: number, element: number, vr: string, value: Uint8Array): void {
     const long = ["OB", "OW", "OF", "SQ", "UT", "UN"].includes(vr);
@@ -168,13 +168,7 @@ class ElementWriter {
     this.element(group, element, "US", b);
   }
   concat(): Uint8Array {
-    const out = new Uint8Array(this.length);
-    let o = 0;
-    for (const p of this.parts) {
-      out.set(p, o);
-      o += p.length;
-    }
-    return out;
+    return concatBytes(this.parts);
   }
 }
 
@@ -320,14 +314,7 @@ export function encodeDicom(options: EncodeDicomOptions): Uint8Array {
   groupLength.element(0x0002, 0x0000, "UL", gl);
   const head = new Uint8Array(132);
   head.set([0x44, 0x49, 0x43, 0x4d], 128); // "DICM"
-  const parts = [head, groupLength.concat(), metaBytes, body.concat()];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatBytes([head, groupLength.concat(), metaBytes, body.concat()]);
 }
 
 /**

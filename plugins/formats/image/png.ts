@@ -14,7 +14,7 @@
 import * as fastPng from "fast-png";
 import { inflateSync } from "node:zlib";
 import { FormatError } from "../../../core/errors.ts";
-import { formatHexBytes, getErrorText, readFileBytes } from "../_io.ts";
+import { concatBytes, formatHexBytes, getErrorText, readFileBytes } from "../_io.ts";
 import type { RasterImage } from "./types.ts";
 
 const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -182,12 +182,7 @@ function decodeAdam7LowBit(bytes: Uint8Array, header: PngHeader, path: string): 
     if (type === "IEND") break;
     at += 12 + length;
   }
-  const joined = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    joined.set(p, o);
-    o += p.length;
-  }
+  const joined = concatBytes(parts);
   let data: Uint8Array;
   try {
     const inflated = inflateSync(joined);

@@ -14,6 +14,7 @@
 import * as jpeg from "jpeg-js";
 import { deflateSync } from "node:zlib";
 import { TAG } from "./ifd.ts";
+import { concatBytes } from "../_io.ts";
 
 interface Entry {
   tag: number;
@@ -334,23 +335,7 @@ function splitJpeg(stream: Uint8Array): { tables: Uint8Array[]; body: Uint8Array
     else if (marker !== 0xe0 && marker !== 0xfe) keep.push(segment);
     at += 2 + length;
   }
-  const body = new Uint8Array(keep.reduce((n, s) => n + s.length, 0));
-  let o = 0;
-  for (const s of keep) {
-    body.set(s, o);
-    o += s.length;
-  }
-  return { tables, body };
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return { tables, body: concatBytes(keep) };
 }
 
 function downsample(src: RgbPixels, d: number): RgbPixels {
@@ -490,7 +475,7 @@ export function encodePyramidTiff(
         const { tables, body } = splitJpeg(
           new Uint8Array(encoded.buffer, encoded.byteOffset, encoded.length),
         );
-        const tableBytes = concat([
+        const tableBytes = concatBytes([
           new Uint8Array([0xff, 0xd8]),
           ...tables,
           new Uint8Array([0xff, 0xd9]),
