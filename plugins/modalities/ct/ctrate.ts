@@ -48,6 +48,7 @@ import {
   readCtRateLabels,
 } from "../../formats/csv/mod.ts";
 import { createRng, ctrateLesion, renderChestCt, type Rng } from "./_synth_ctrate.ts";
+import { formatFound, joinPath, listTopLevel, statKind } from "../../../core/_fs.ts";
 
 /**
  * The 18 CT-RATE abnormality labels, in the column order of the label CSVs
@@ -189,44 +190,6 @@ export interface CtrateSynthOptions extends SynthOptions {
   depth?: number;
 }
 
-function join(...parts: string[]): string {
-  return parts.filter((p) => p.length > 0).map((p, i) =>
-    i === 0 ? p.replace(/\/+$/, "") : p.replace(/^\/+|\/+$/g, "")
-  ).join("/");
-}
-
-async function statKind(path: string): Promise<"file" | "dir" | null> {
-  try {
-    const info = await Deno.stat(path);
-    return info.isDirectory ? "dir" : "file";
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
-      return null;
-    }
-    throw error;
-  }
-}
-
-async function listTopLevel(root: string): Promise<string[] | null> {
-  const names: string[] = [];
-  try {
-    for await (const e of Deno.readDir(root)) names.push(e.isDirectory ? `${e.name}/` : e.name);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
-      return null;
-    }
-    throw error;
-  }
-  return names.sort();
-}
-
-function formatFound(found: readonly string[] | null): string {
-  if (found === null) return "nothing (the folder does not exist)";
-  if (found.length === 0) return "nothing (the folder is empty)";
-  const shown = found.slice(0, 20).join(", ");
-  return found.length > 20 ? `${shown}, ... (${found.length} entries)` : shown;
-}
-
 /**
  * The rescale and spacing of one metadata row; throws `FormatError` naming
  * the volume when a field is missing or not a number.
@@ -318,7 +281,7 @@ export async function loadCtrateVolume(path: string, geometry: CtrateGeometry): 
 async function resolveBase(root: string): Promise<{ base: string; found: string[] | null }> {
   const found = await listTopLevel(root);
   if (found && !found.includes("multi_abnormality_labels/") && found.includes("dataset/")) {
-    const base = join(root, "dataset");
+    const base = joinPath(root, "dataset");
     return { base, found: await listTopLevel(base) };
   }
   return { base: root, found };
@@ -343,17 +306,17 @@ export async function openCtrate(
   const metadataFiles = {} as Record<CtrateSplit, string>;
   if (found) {
     for (const split of SPLITS) {
-      if (await statKind(join(base, split)) !== "dir") missing.push(`${split}/`);
+      if (await statKind(joinPath(base, split)) !== "dir") missing.push(`${split}/`);
     }
     for (const split of SPLITS) {
-      if (await statKind(join(base, LABEL_FILES[split])) !== "file") {
+      if (await statKind(joinPath(base, LABEL_FILES[split])) !== "file") {
         missing.push(LABEL_FILES[split]);
       }
     }
     for (const split of SPLITS) {
       let meta: string | undefined;
       for (const name of METADATA_FILES[split]) {
-        if (await statKind(join(base, name)) === "file") {
+        if (await statKind(joinPath(base, name)) === "file") {
           meta = name;
           break;
         }
@@ -376,9 +339,9 @@ export async function openCtrate(
   const skipped: { id: string; reason: string }[] = [];
   const bySplit = new Map<string, Sample[]>();
   for (const split of SPLITS) {
-    const labelPath = join(base, LABEL_FILES[split]);
+    const labelPath = joinPath(base, LABEL_FILES[split]);
     const rows = await readCtRateLabels(labelPath);
-    const metaPath = join(base, metadataFiles[split]);
+    const metaPath = joinPath(base, metadataFiles[split]);
     const metaTable = await readCsv(metaPath);
     const nameAt = metaTable.columns.indexOf("VolumeName");
     if (nameAt < 0) {
@@ -413,7 +376,13 @@ export async function openCtrate(
       seen.add(name);
       const target = row.target;
       const { patient, scan } = row;
-      const path = join(base, split, `${split}_${patient}`, `${split}_${patient}_${scan}`, name);
+      const path = joinPath(
+        base,
+        split,
+        `${split}_${patient}`,
+        `${split}_${patient}_${scan}`,
+        name,
+      );
       if (options.presentOnly && await statKind(path) !== "file") {
         skipped.push({ id: name, reason: `file not present: ${path}` });
         continue;
@@ -642,7 +611,7 @@ export async function synthesizeCtrate(
   }
   const seed = options.seed ?? 0;
   const plan = planCtrateSynth(options);
-  const base = join(root, "dataset");
+  const base = joinPath(root, "dataset");
   const shape = [depth, size, size] as const;
   const spacing = [Math.max(1, 160 / depth), 320 / size, 320 / size] as const; // [z, y, x] mm
   const labelLines: Record<CtrateSplit, string[]> = { train: [], valid: [] };
@@ -653,7 +622,7 @@ export async function synthesizeCtrate(
     // reconstructions of one scan share anatomy and lesions; each has its own noise
     const scanRng = createRng(seed * 1000003 + hashText(`${v.split}_${m[2]}_${m[3]}`));
     const rng = createRng(seed * 1000003 + i);
-    const folder = join(base, v.split, `${v.split}_${m[2]}`, `${v.split}_${m[2]}_${m[3]}`);
+    const folder = joinPath(base, v.split, `${v.split}_${m[2]}`, `${v.split}_${m[2]}_${m[3]}`);
     await Deno.mkdir(folder, { recursive: true });
     const lesions = v.labels.map((k) => ctrateLesion(k, scanRng));
     const hu = renderChestCt(shape, scanRng, lesions, {
@@ -662,7 +631,7 @@ export async function synthesizeCtrate(
     });
     const stored = new Int16Array(hu.length);
     for (let j = 0; j < hu.length; j++) stored[j] = Math.round((hu[j] - v.intercept) / v.slope);
-    await writeNifti(join(folder, v.name), stored, {
+    await writeNifti(joinPath(folder, v.name), stored, {
       shape: [size, size, depth],
       affine: [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]],
       description: "medprobe synthetic CT-RATE volume",
@@ -671,16 +640,16 @@ export async function synthesizeCtrate(
     labelLines[v.split].push([v.name, ...target].join(","));
     metaLines[v.split].push(metadataRow(v, shape, spacing, rng));
   }
-  await Deno.mkdir(join(base, "multi_abnormality_labels"), { recursive: true });
-  await Deno.mkdir(join(base, "metadata"), { recursive: true });
+  await Deno.mkdir(joinPath(base, "multi_abnormality_labels"), { recursive: true });
+  await Deno.mkdir(joinPath(base, "metadata"), { recursive: true });
   for (const split of SPLITS) {
-    await Deno.mkdir(join(base, split), { recursive: true });
+    await Deno.mkdir(joinPath(base, split), { recursive: true });
     await Deno.writeTextFile(
-      join(base, LABEL_FILES[split]),
+      joinPath(base, LABEL_FILES[split]),
       [header, ...labelLines[split]].join("\n") + "\n",
     );
     await Deno.writeTextFile(
-      join(base, METADATA_FILES[split][0]),
+      joinPath(base, METADATA_FILES[split][0]),
       [CTRATE_METADATA_COLUMNS.join(","), ...metaLines[split]].join("\n") + "\n",
     );
   }

@@ -43,6 +43,7 @@ import {
 } from "../../../core/run_segmentation.ts";
 import type { IntensityWindow } from "../../adapters/slice_stack/mod.ts";
 import { createMulberry32, gaussian } from "../../../core/random.ts";
+import { statKind } from "../../../core/_fs.ts";
 
 /** One MSD task: folder name, image channels, classes and the intensity window of the protocol. */
 export interface MsdTask {
@@ -183,18 +184,9 @@ function join(...parts: string[]): string {
   ).join("/");
 }
 
-async function exists(path: string): Promise<"file" | "dir" | null> {
-  try {
-    return (await Deno.stat(path)).isDirectory ? "dir" : "file";
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) return null;
-    throw e;
-  }
-}
-
 async function findTaskFolder(root: string, task: MsdTask): Promise<string> {
   for (const candidate of [root, join(root, task.folder)]) {
-    if (await exists(join(candidate, "dataset.json")) === "file") return candidate;
+    if (await statKind(join(candidate, "dataset.json")) === "file") return candidate;
   }
   const found: string[] = [];
   try {
@@ -293,7 +285,7 @@ export async function openMsd(root: string, task: MsdTask): Promise<MsdDataset> 
     }
     const image = join(folder, entry.image);
     const label = join(folder, entry.label);
-    for (const p of [image, label]) if (await exists(p) !== "file") missing.push(p);
+    for (const p of [image, label]) if (await statKind(p) !== "file") missing.push(p);
     train.push(segmentationSample(caseId(entry.image), image, label, labels.length));
   }
   if (missing.length > 0) {

@@ -15,6 +15,7 @@ import {
 import { convertNiftiToVolume, readNifti } from "../../formats/nifti/mod.ts";
 import type { IntensityWindow } from "../../adapters/slice_stack/mod.ts";
 import { resampleToGrid } from "./_resample.ts";
+import { joinPath } from "../../../core/_fs.ts";
 
 /** Which image channels a PET/CT case loads: CT, PET, or both (CT first). */
 export type PetChannels = "ct" | "pet" | "ct+pet";
@@ -67,13 +68,6 @@ export function windowsFor(channels: PetChannels): IntensityWindow[] {
     : [CT_WINDOW, PET_WINDOW];
 }
 
-/** Joins path parts with `/`. */
-export function join(...parts: string[]): string {
-  return parts.filter((p) => p.length > 0).map((p, i) =>
-    i === 0 ? p.replace(/\/+$/, "") : p.replace(/^\/+|\/+$/g, "")
-  ).join("/");
-}
-
 /** Folder entries (names), or null when the folder does not exist. */
 export async function listDir(path: string): Promise<{ name: string; dir: boolean }[] | null> {
   const out: { name: string; dir: boolean }[] = [];
@@ -102,7 +96,7 @@ export async function findFolder(
     if (!entries) continue;
     if (await holds(dir, entries)) return dir;
     if (depth < maxDepth) {
-      for (const e of entries) if (e.dir) queue.push([join(dir, e.name), depth + 1]);
+      for (const e of entries) if (e.dir) queue.push([joinPath(dir, e.name), depth + 1]);
     }
   }
   return undefined;

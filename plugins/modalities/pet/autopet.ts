@@ -45,7 +45,6 @@ import {
   checkChannels,
   describeDir,
   findFolder,
-  join,
   listDir,
   type PetChannels,
   petCtProtocol,
@@ -55,6 +54,7 @@ import {
 } from "./_common.ts";
 import { randomLesions, renderPetCt } from "./_phantom.ts";
 import { createMulberry32 } from "../../../core/random.ts";
+import { joinPath } from "../../../core/_fs.ts";
 
 /** AutoPET classes. */
 export const AUTOPET_LABELS: readonly string[] = ["background", "lesion"];
@@ -105,9 +105,9 @@ export async function openAutopet(
     layout = "tcia";
     for (const patient of (await listDir(base))!) {
       if (!patient.dir || !patient.name.startsWith("PETCT_")) continue;
-      for (const study of (await listDir(join(base, patient.name)))!) {
+      for (const study of (await listDir(joinPath(base, patient.name)))!) {
         if (!study.dir) continue;
-        const dir = join(base, patient.name, study.name);
+        const dir = joinPath(base, patient.name, study.name);
         const files = new Set((await listDir(dir))!.map((e) => e.name));
         const need = ["CTres.nii.gz", "SUV.nii.gz", "SEG.nii.gz"];
         const missing = need.filter((f) => !files.has(f));
@@ -123,9 +123,9 @@ export async function openAutopet(
             {
               id: `${patient.name}/${study.name}`,
               subject: patient.name,
-              ct: join(dir, "CTres.nii.gz"),
-              pet: join(dir, "SUV.nii.gz"),
-              seg: join(dir, "SEG.nii.gz"),
+              ct: joinPath(dir, "CTres.nii.gz"),
+              pet: joinPath(dir, "SUV.nii.gz"),
+              seg: joinPath(dir, "SEG.nii.gz"),
             },
             channels,
             AUTOPET_LABELS.length,
@@ -134,7 +134,7 @@ export async function openAutopet(
       }
     }
   } else {
-    const images = await listDir(join(root, "imagesTr"));
+    const images = await listDir(joinPath(root, "imagesTr"));
     if (!images) {
       throw new Deno.errors.NotFound(
         `Cannot open AutoPET as "${root}" must hold PETCT_<patient>/<study>/ folders (TCIA NIfTI) or imagesTr/ + labelsTr/ (nnU-Net): found ${await describeDir(
@@ -153,9 +153,9 @@ export async function openAutopet(
           {
             id,
             subject,
-            ct: join(root, "imagesTr", `${id}_0000.nii.gz`),
-            pet: join(root, "imagesTr", `${id}_0001.nii.gz`),
-            seg: join(root, "labelsTr", `${id}.nii.gz`),
+            ct: joinPath(root, "imagesTr", `${id}_0000.nii.gz`),
+            pet: joinPath(root, "imagesTr", `${id}_0001.nii.gz`),
+            seg: joinPath(root, "labelsTr", `${id}.nii.gz`),
           },
           channels,
           AUTOPET_LABELS.length,
@@ -209,7 +209,7 @@ export async function synthesizeAutopet(
     );
   }
   const rng = createMulberry32(options.seed ?? 0);
-  const base = join(root, "FDG-PET-CT-Lesions");
+  const base = joinPath(root, "FDG-PET-CT-Lesions");
   const patients = Math.max(1, Math.ceil(count * 0.8));
   const s = 2.0364;
   const affine = [[s, 0, 0, -size * s / 2], [0, s, 0, -size * s / 2], [0, 0, 3, -depth * 1.5], [
@@ -224,7 +224,7 @@ export async function synthesizeAutopet(
     const study = `0${1 + Math.floor(n / patients)}-1${p % 10}-20${
       10 + (n % 9)
     }-NA-PET-CT Ganzkoerper  primaer mit KM-${10000 + n}`;
-    const dir = join(base, patient, study);
+    const dir = joinPath(base, patient, study);
     await Deno.mkdir(dir, { recursive: true });
     const negative = n % 5 === 4;
     const lesions = negative
@@ -233,21 +233,21 @@ export async function synthesizeAutopet(
     const { ct, pet, labels } = renderPetCt([depth, size, size], lesions, rng);
     const shape = [size, size, depth];
     const description = "medprobe synthetic AutoPET (NOT patient data)";
-    await writeNifti(join(dir, "CTres.nii.gz"), Int16Array.from(ct, (v) => Math.round(v)), {
+    await writeNifti(joinPath(dir, "CTres.nii.gz"), Int16Array.from(ct, (v) => Math.round(v)), {
       shape,
       affine,
       sclSlope: 1,
       sclInter: 0,
       description,
     });
-    await writeNifti(join(dir, "SUV.nii.gz"), pet, {
+    await writeNifti(joinPath(dir, "SUV.nii.gz"), pet, {
       shape,
       affine,
       sformCode: 2,
       qformCode: 0,
       description,
     });
-    await writeNifti(join(dir, "SEG.nii.gz"), labels, {
+    await writeNifti(joinPath(dir, "SEG.nii.gz"), labels, {
       shape,
       affine,
       datatype: "uint8",

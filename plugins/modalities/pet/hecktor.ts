@@ -41,7 +41,6 @@ import {
   checkChannels,
   describeDir,
   findFolder,
-  join,
   listDir,
   type PetChannels,
   petCtProtocol,
@@ -51,6 +50,7 @@ import {
 } from "./_common.ts";
 import { randomLesions, renderPetCt } from "./_phantom.ts";
 import { createMulberry32 } from "../../../core/random.ts";
+import { joinPath } from "../../../core/_fs.ts";
 
 /** HECKTOR classes. */
 export const HECKTOR_LABELS: readonly string[] = ["background", "GTVp", "GTVn"];
@@ -82,7 +82,7 @@ export interface HecktorDataset extends SegmentationDataset {
 function findBase(root: string): Promise<string | undefined> {
   return findFolder(root, 3, async (dir, entries) => {
     if (!entries.some((e) => e.dir && e.name === "imagesTr")) return false;
-    const images = await listDir(join(dir, "imagesTr"));
+    const images = await listDir(joinPath(dir, "imagesTr"));
     return images?.some((e) => e.name.endsWith("__CT.nii.gz")) ?? false;
   });
 }
@@ -101,8 +101,8 @@ export async function openHecktor(
       )}`,
     );
   }
-  const images = new Set((await listDir(join(base, "imagesTr")))!.map((e) => e.name));
-  const labels = new Set(((await listDir(join(base, "labelsTr"))) ?? []).map((e) => e.name));
+  const images = new Set((await listDir(joinPath(base, "imagesTr")))!.map((e) => e.name));
+  const labels = new Set(((await listDir(joinPath(base, "labelsTr"))) ?? []).map((e) => e.name));
   const samples: Sample[] = [];
   const problems: string[] = [];
   for (const name of [...images].sort()) {
@@ -114,9 +114,9 @@ export async function openHecktor(
     const files = {
       id,
       subject: id,
-      ct: join(base, "imagesTr", name),
-      pet: join(base, "imagesTr", `${id}__PT.nii.gz`),
-      seg: join(base, "labelsTr", `${id}.nii.gz`),
+      ct: joinPath(base, "imagesTr", name),
+      pet: joinPath(base, "imagesTr", `${id}__PT.nii.gz`),
+      seg: joinPath(base, "labelsTr", `${id}.nii.gz`),
     };
     samples.push(petCtSample(files, channels, HECKTOR_LABELS.length, () => {
       if (channels === "pet") {
@@ -177,9 +177,9 @@ export async function synthesizeHecktor(
     );
   }
   const rng = createMulberry32(options.seed ?? 0);
-  const base = join(root, "hecktor2022_training", "hecktor2022");
-  await Deno.mkdir(join(base, "imagesTr"), { recursive: true });
-  await Deno.mkdir(join(base, "labelsTr"), { recursive: true });
+  const base = joinPath(root, "hecktor2022_training", "hecktor2022");
+  await Deno.mkdir(joinPath(base, "imagesTr"), { recursive: true });
+  await Deno.mkdir(joinPath(base, "labelsTr"), { recursive: true });
   const sct = [1, 1, 2];
   const spet = 4;
   const oct = [size / 2, size / 2, -depth];
@@ -214,7 +214,7 @@ export async function synthesizeHecktor(
     ]);
     const description = "medprobe synthetic HECKTOR 2022 (NOT patient data)";
     await writeNifti(
-      join(base, "imagesTr", `${id}__CT.nii.gz`),
+      joinPath(base, "imagesTr", `${id}__CT.nii.gz`),
       Int16Array.from(onCt.ct, (v) => Math.round(v)),
       {
         shape: [size, size, depth],
@@ -224,12 +224,12 @@ export async function synthesizeHecktor(
         description,
       },
     );
-    await writeNifti(join(base, "imagesTr", `${id}__PT.nii.gz`), onPet.pet, {
+    await writeNifti(joinPath(base, "imagesTr", `${id}__PT.nii.gz`), onPet.pet, {
       shape: [petShape[2], petShape[1], petShape[0]],
       affine: petAffine,
       description,
     });
-    await writeNifti(join(base, "labelsTr", `${id}.nii.gz`), onCt.labels, {
+    await writeNifti(joinPath(base, "labelsTr", `${id}.nii.gz`), onCt.labels, {
       shape: [size, size, depth],
       affine: ctAffine,
       datatype: "uint8",

@@ -1,14 +1,16 @@
 /**
  * Private helpers of the X-ray datasets: a seeded generator, a stable
- * string hash, the protocol defaults, samples backed by one file, path
- * joining, and the "wrong layout" error that lists what was expected and
- * what was found. Uses `Deno.readDir`/`Deno.stat`.
+ * string hash, the protocol defaults, samples backed by one file, file
+ * tests, and the "wrong layout" error that lists what was expected and
+ * what was found (path joining and folder listings come from
+ * `core/_fs.ts`). Uses `Deno.stat`.
  *
  * @module
  */
 
 import type { Image2D, ProtocolDefaults, Sample } from "../../../core/plugin.ts";
 import { createMulberry32 } from "../../../core/random.ts";
+import { formatFound, joinPath } from "../../../core/_fs.ts";
 
 /** A seeded uniform generator in [0, 1) (mulberry32). */
 export type Rng = () => number;
@@ -54,14 +56,6 @@ export function hashUnit(text: string): number {
   return h / 4294967296;
 }
 
-/** Joins path parts with `/`, without doubling separators. */
-export function joinPath(...parts: string[]): string {
-  return parts
-    .filter((p) => p.length > 0)
-    .map((p, i) => (i === 0 ? p.replace(/\/+$/, "") : p.replace(/^\/+|\/+$/g, "")))
-    .join("/");
-}
-
 /** True when `path` exists and is a file. */
 export async function isFile(path: string): Promise<boolean> {
   try {
@@ -80,33 +74,6 @@ export async function isDirectory(path: string): Promise<boolean> {
     if (error instanceof Deno.errors.NotFound) return false;
     throw error;
   }
-}
-
-/**
- * The top-level entries of a folder, sorted, folders marked with a trailing
- * `/`; `null` when the folder does not exist.
- */
-export async function listTopLevel(root: string): Promise<string[] | null> {
-  const names: string[] = [];
-  try {
-    for await (const entry of Deno.readDir(root)) {
-      names.push(entry.isDirectory ? `${entry.name}/` : entry.name);
-    }
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
-      return null;
-    }
-    throw error;
-  }
-  return names.sort();
-}
-
-/** Formats found entries for a message, at most `limit` of them. */
-export function formatFound(found: readonly string[] | null, limit = 20): string {
-  if (found === null) return "nothing (the folder does not exist)";
-  if (found.length === 0) return "nothing (the folder is empty)";
-  const shown = found.slice(0, limit).join(", ");
-  return found.length > limit ? `${shown}, ... (${found.length} entries)` : shown;
 }
 
 /**

@@ -32,14 +32,13 @@ import {
   fileSample,
   findNestedHint,
   isDirectory,
-  joinPath,
-  listTopLevel,
   type Rng,
   xrayProtocol,
 } from "./_common.ts";
 import { LATTICE_TEXTURES, type Lesion, renderChestRadiograph, toUint8 } from "./_phantom.ts";
 import type { SkippedRow, XrayDataset, XraySynthOptions } from "./types.ts";
 import { shuffle } from "../../../core/random.ts";
+import { joinPath, listTopLevel } from "../../../core/_fs.ts";
 
 /**
  * The 14 NIH ChestX-ray14 labels in the official order (target index =

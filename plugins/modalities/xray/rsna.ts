@@ -44,8 +44,6 @@ import {
   fileSample,
   findNestedHint,
   hashUnit,
-  joinPath,
-  listTopLevel,
   type Rng,
   xrayProtocol,
 } from "./_common.ts";
@@ -58,6 +56,7 @@ import {
 } from "./_phantom.ts";
 import type { SkippedRow, SplitInfo, XrayDataset, XraySynthOptions } from "./types.ts";
 import { shuffle } from "../../../core/random.ts";
+import { joinPath, listTopLevel } from "../../../core/_fs.ts";
 
 /** The one RSNA label. */
 export const RSNA_LABELS: readonly string[] = ["Pneumonia"];
