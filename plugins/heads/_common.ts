@@ -61,6 +61,48 @@ export async function resolveDevice(
   }
 }
 
+/**
+ * The device of a head: resolved on first use ({@linkcode resolveDevice}
+ * with the head's request and pinned context), reported in its
+ * hyperparameters, and released on dispose when the head requested the
+ * context itself; a later use resolves it again.
+ */
+export class LazyDevice {
+  readonly #request: HeadDeviceRequest;
+  readonly #gpu: GpuContext | undefined;
+  #resolved: ResolvedDevice | undefined;
+
+  /** `gpu` pins the WebGPU context (it is never destroyed here). */
+  constructor(request: HeadDeviceRequest, gpu?: GpuContext) {
+    this.#request = request;
+    this.#gpu = gpu;
+  }
+
+  /** The device in use, once resolved. */
+  get device(): HeadDevice | undefined {
+    return this.#resolved?.device;
+  }
+
+  /** `device` and `deviceReason` for the hyperparameters, once resolved (else none). */
+  get fields(): { device?: HeadDevice; deviceReason?: string } {
+    return this.#resolved
+      ? { device: this.#resolved.device, deviceReason: this.#resolved.reason }
+      : {};
+  }
+
+  /** The resolved device, resolving it on first use. */
+  async resolve(): Promise<ResolvedDevice> {
+    this.#resolved ??= await resolveDevice(this.#request, this.#gpu);
+    return this.#resolved;
+  }
+
+  /** Destroys the context when it was requested here, and forgets the device. */
+  dispose(): void {
+    if (this.#resolved?.owned) this.#resolved.gpu?.destroy();
+    this.#resolved = undefined;
+  }
+}
+
 /** A Fisher–Yates permutation of `0..n-1` drawn from `rng`. */
 export function permutation(n: number, rng: () => number): Uint32Array {
   const p = new Uint32Array(n);

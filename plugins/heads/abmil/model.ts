@@ -41,9 +41,8 @@ import {
   f32Copy,
   type HeadDevice,
   type HeadDeviceRequest,
+  LazyDevice,
   permutation,
-  type ResolvedDevice,
-  resolveDevice,
   throwIfAborted,
 } from "../_common.ts";
 import { createMulberry32 } from "../../../core/random.ts";
@@ -151,15 +150,14 @@ function softmaxHost(logits: ArrayLike<number>): Float32Array {
 /** A trained or untrained ABMIL head; create it with {@linkcode abmilHead}. */
 export class AbmilHead implements Head<HostTensor[], HostTensor, HostTensor> {
   #hp: AbmilHeadHyperparameters;
-  #gpu: GpuContext | undefined;
-  #resolved: ResolvedDevice | undefined;
+  #device: LazyDevice;
   #params: AbmilParams | undefined;
   #trained: Record<string, unknown> = {};
 
   /** Creates an untrained head; `gpu` pins the WebGPU context. */
   constructor(hp: AbmilHeadHyperparameters, gpu?: GpuContext) {
     this.#hp = { ...hp };
-    this.#gpu = gpu;
+    this.#device = new LazyDevice(hp.device, gpu);
   }
 
   /** Every hyperparameter, plus the device used once known. */
@@ -167,15 +165,13 @@ export class AbmilHead implements Head<HostTensor[], HostTensor, HostTensor> {
     return {
       ...this.#hp,
       ...this.#trained,
-      ...(this.#resolved
-        ? { device: this.#resolved.device, deviceReason: this.#resolved.reason }
-        : {}),
+      ...this.#device.fields,
     };
   }
 
   /** The device in use, once resolved. */
   get device(): HeadDevice | undefined {
-    return this.#resolved?.device;
+    return this.#device.device;
   }
 
   /** A copy of the parameters. */
@@ -184,11 +180,6 @@ export class AbmilHead implements Head<HostTensor[], HostTensor, HostTensor> {
     const out = { ...p };
     for (const name of ABMIL_TENSORS) out[name] = new Float32Array(p[name]);
     return out;
-  }
-
-  async #device(): Promise<ResolvedDevice> {
-    this.#resolved ??= await resolveDevice(this.#hp.device, this.#gpu);
-    return this.#resolved;
   }
 
   /**
@@ -202,7 +193,7 @@ export class AbmilHead implements Head<HostTensor[], HostTensor, HostTensor> {
     const seed = options.seed ?? 0;
     const rng = createMulberry32(seed);
     const p = initParams(f, this.#hp.hiddenDim, this.#hp.attentionDim, k, rng);
-    const dev = await this.#device();
+    const dev = await this.#device.resolve();
     const losses = dev.device === "webgpu"
       ? await new GpuAbmil(dev.gpu!, p, maxInstances(bags)).train(
         bags,
@@ -233,7 +224,7 @@ export class AbmilHead implements Head<HostTensor[], HostTensor, HostTensor> {
   ): Promise<{ probabilities: HostTensor; attention: Float32Array[] }> {
     const p = this.#require("predict with");
     checkBags("predict", bags, p.f);
-    const dev = await this.#device();
+    const dev = await this.#device.resolve();
     const out = new Float32Array(bags.length * p.k);
     const attention: Float32Array[] = [];
     if (dev.device === "cpu") {
@@ -281,8 +272,7 @@ export class AbmilHead implements Head<HostTensor[], HostTensor, HostTensor> {
 
   /** Releases the device when the head requested it. */
   dispose(): void {
-    if (this.#resolved?.owned) this.#resolved.gpu?.destroy();
-    this.#resolved = undefined;
+    this.#device.dispose();
   }
 
   #require(what: string): AbmilParams {

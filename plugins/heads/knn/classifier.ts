@@ -22,8 +22,7 @@ import {
   f32Copy,
   type HeadDevice,
   type HeadDeviceRequest,
-  type ResolvedDevice,
-  resolveDevice,
+  LazyDevice,
 } from "../_common.ts";
 import { knnLabelScores, type KnnVote, knnVote, type KnnVotes } from "./vote.ts";
 
@@ -62,15 +61,14 @@ interface KnnState {
 /** A k-NN head. Create it through {@linkcode knnHead} or {@linkcode createKnnHead}. */
 export class KnnClassifier implements Head<HostTensor, HostTensor, HostTensor> {
   #hp: KnnHeadHyperparameters;
-  #gpu: GpuContext | undefined;
-  #resolved: ResolvedDevice | undefined;
+  #device: LazyDevice;
   #state: KnnState | undefined;
   #index: CosineKnnIndex | undefined;
 
   /** Creates an empty head; `gpu` pins the WebGPU context. */
   constructor(hp: KnnHeadHyperparameters, gpu?: GpuContext) {
     this.#hp = { ...hp };
-    this.#gpu = gpu;
+    this.#device = new LazyDevice(hp.device, gpu);
   }
 
   /** Every hyperparameter, plus the device used once known. */
@@ -80,15 +78,13 @@ export class KnnClassifier implements Head<HostTensor, HostTensor, HostTensor> {
       ...(this.#state
         ? { trainSamples: this.#state.keys.shape[0], numOutputs: this.#state.k }
         : {}),
-      ...(this.#resolved
-        ? { device: this.#resolved.device, deviceReason: this.#resolved.reason }
-        : {}),
+      ...this.#device.fields,
     };
   }
 
   /** The device in use, once resolved. */
   get device(): HeadDevice | undefined {
-    return this.#resolved?.device;
+    return this.#device.device;
   }
 
   /** Stores the training features and labels (and uploads them on WebGPU). */
@@ -120,9 +116,9 @@ export class KnnClassifier implements Head<HostTensor, HostTensor, HostTensor> {
   }
 
   async #ensureIndex(): Promise<void> {
-    this.#resolved ??= await resolveDevice(this.#hp.device, this.#gpu);
-    if (this.#resolved.device === "webgpu" && !this.#index && this.#state) {
-      this.#index = CosineKnnIndex.create(this.#resolved.gpu!, this.#state.keys);
+    const dev = await this.#device.resolve();
+    if (dev.device === "webgpu" && !this.#index && this.#state) {
+      this.#index = CosineKnnIndex.create(dev.gpu!, this.#state.keys);
     }
   }
 
@@ -186,8 +182,7 @@ export class KnnClassifier implements Head<HostTensor, HostTensor, HostTensor> {
   dispose(): void {
     this.#index?.dispose();
     this.#index = undefined;
-    if (this.#resolved?.owned) this.#resolved.gpu?.destroy();
-    this.#resolved = undefined;
+    this.#device.dispose();
   }
 
   #require(what: string): KnnState {

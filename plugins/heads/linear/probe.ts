@@ -36,9 +36,8 @@ import {
   type HeadDevice,
   type HeadDeviceRequest,
   initLinear,
+  LazyDevice,
   permutation,
-  type ResolvedDevice,
-  resolveDevice,
   throwIfAborted,
 } from "../_common.ts";
 import { createMulberry32 } from "../../../core/random.ts";
@@ -99,15 +98,14 @@ interface ProbeState {
  */
 export class LinearProbe implements Head<HostTensor, HostTensor, HostTensor> {
   #hp: LinearHeadHyperparameters;
-  #gpu: GpuContext | undefined;
-  #resolved: ResolvedDevice | undefined;
+  #device: LazyDevice;
   #state: ProbeState | undefined;
   #trained: Record<string, unknown> = {};
 
   /** Creates an untrained probe; `gpu` pins the WebGPU context to use. */
   constructor(hp: LinearHeadHyperparameters, gpu?: GpuContext) {
     this.#hp = { ...hp };
-    this.#gpu = gpu;
+    this.#device = new LazyDevice(hp.device, gpu);
   }
 
   /** Every hyperparameter, plus the device used and the trained sizes once known. */
@@ -115,20 +113,13 @@ export class LinearProbe implements Head<HostTensor, HostTensor, HostTensor> {
     return {
       ...this.#hp,
       ...this.#trained,
-      ...(this.#resolved
-        ? { device: this.#resolved.device, deviceReason: this.#resolved.reason }
-        : {}),
+      ...this.#device.fields,
     };
   }
 
   /** The device in use (after `fit`/`predict`), or undefined before. */
   get device(): HeadDevice | undefined {
-    return this.#resolved?.device;
-  }
-
-  async #device(): Promise<ResolvedDevice> {
-    this.#resolved ??= await resolveDevice(this.#hp.device, this.#gpu);
-    return this.#resolved;
+    return this.#device.device;
   }
 
   /**
@@ -144,7 +135,7 @@ export class LinearProbe implements Head<HostTensor, HostTensor, HostTensor> {
     const { weight, bias } = initLinear(k, f, rng);
     const state: ProbeState = { weight, bias, f, k };
     if (this.#hp.standardize) Object.assign(state, standardization(x));
-    const dev = await this.#device();
+    const dev = await this.#device.resolve();
     const losses = dev.device === "webgpu"
       ? await trainGpu(dev.gpu!, this.#hp, state, x, targets, n, rng, options)
       : trainCpu(this.#hp, state, x, targets, n, rng, options);
@@ -179,7 +170,7 @@ export class LinearProbe implements Head<HostTensor, HostTensor, HostTensor> {
   async logits(x: HostTensor): Promise<HostTensor> {
     const s = this.#requireState("predict");
     const [n] = checkFeatures("predict", x, s.f);
-    const dev = await this.#device();
+    const dev = await this.#device.resolve();
     if (dev.device === "cpu") {
       return linearForwardRef(standardize(x, s), { data: s.weight, shape: [s.k, s.f] }, {
         data: s.bias,
@@ -263,8 +254,7 @@ export class LinearProbe implements Head<HostTensor, HostTensor, HostTensor> {
 
   /** Releases the WebGPU device when the head requested it itself. */
   dispose(): void {
-    if (this.#resolved?.owned) this.#resolved.gpu?.destroy();
-    this.#resolved = undefined;
+    this.#device.dispose();
   }
 
   #requireState(what: string): ProbeState {
