@@ -1,25 +1,8 @@
 // The `medprobe` command as a user sees it: help, version, list (with a
 // third-party plugin module), gpu, and errors for bad usage.
 import assert from "node:assert/strict";
+import { medprobe, ROOT } from "./_cli.ts";
 import { VERSION } from "../cli/common.ts";
-
-const ROOT = new URL("..", import.meta.url).pathname;
-
-async function medprobe(
-  ...args: string[]
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${ROOT}cli.ts`, ...args],
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  return {
-    code: out.code,
-    stdout: new TextDecoder().decode(out.stdout),
-    stderr: new TextDecoder().decode(out.stderr),
-  };
-}
 
 Deno.test("VERSION in cli/common.ts equals deno.json's version", async () => {
   const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));

@@ -3,27 +3,10 @@
 // split lists), `medprobe eval` runs the report's 2D protocol on it with the
 // shipped small random DINOv3 and writes OUT/result.json.
 import assert from "node:assert/strict";
+import { medprobe, ROOT } from "./_cli.ts";
 import { validateResultRecord } from "../core/result.ts";
 
-const ROOT = new URL("..", import.meta.url).pathname;
-const CLI = `${ROOT}cli.ts`;
 const WEIGHTS = `${ROOT}fixtures/dinov3_demo`;
-
-async function medprobe(
-  ...args: string[]
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, ...args],
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  return {
-    code: out.code,
-    stdout: new TextDecoder().decode(out.stdout),
-    stderr: new TextDecoder().decode(out.stderr),
-  };
-}
 
 const dir = await Deno.makeTempDir({ prefix: "medprobe-e2e-" });
 let synthesized: Promise<void> | undefined;
@@ -151,17 +134,10 @@ Deno.test({
     await Deno.remove(`${bad}/images_001/images/${pngs[0]}`);
     const bytes = await Deno.readFile(`${bad}/images_001/images/${pngs[1]}`);
     await Deno.writeFile(`${bad}/images_001/images/${pngs[1]}`, bytes.slice(0, bytes.length >> 1));
+    // deno-fmt-ignore
+    const base = ["eval", "xray/nih14", "--data", bad, "--weights", WEIGHTS, "--resolution", "64", "--head", "knn"];
     const r = await medprobe(
-      "eval",
-      "xray/nih14",
-      "--data",
-      bad,
-      "--weights",
-      WEIGHTS,
-      "--resolution",
-      "64",
-      "--head",
-      "knn",
+      ...base,
       "--out",
       `${dir}/out-bad`,
       "--bootstrap",
@@ -178,16 +154,7 @@ Deno.test({
     }
     assert.equal(record.data.counts.train + record.data.counts.test, 126);
     const strict = await medprobe(
-      "eval",
-      "xray/nih14",
-      "--data",
-      bad,
-      "--weights",
-      WEIGHTS,
-      "--resolution",
-      "64",
-      "--head",
-      "knn",
+      ...base,
       "--out",
       `${dir}/out-strict`,
       "--cache",
