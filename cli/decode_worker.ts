@@ -14,7 +14,7 @@
 /// <reference lib="deno.worker" />
 
 import type { Image2D, SampleData } from "../core/plugin.ts";
-import { resizeBilinear, toUnitRange } from "../core/image.ts";
+import { resizeBilinear, toUnitPixels } from "../core/image.ts";
 import { loadRegistry } from "./common.ts";
 import type { Dataset } from "../core/plugin.ts";
 
@@ -48,15 +48,7 @@ function preresize(data: SampleData): SampleData {
   if (!resize || data.kind !== "image") return data;
   const img = data as Image2D;
   const [h, w] = resize;
-  const keep = img.channels === 4 ? 3 : img.channels;
-  let unit = toUnitRange(img);
-  if (img.channels === 4) {
-    const rgb = new Float32Array(img.width * img.height * 3);
-    for (let i = 0; i < img.width * img.height; i++) {
-      for (let c = 0; c < 3; c++) rgb[i * 3 + c] = unit[i * 4 + c];
-    }
-    unit = rgb;
-  }
+  const { data: unit, channels: keep } = toUnitPixels(img);
   const out = resizeBilinear(unit, img.height, img.width, keep, h, w);
   return { kind: "image", data: out, width: w, height: h, channels: keep, intensity: "unit" };
 }

@@ -99,6 +99,31 @@ export function toUnitRange(image: Image2D): Float32Array {
   return out;
 }
 
+/**
+ * The first preprocessing step: values to [0, 1] by the image's intensity
+ * rule, alpha dropped, so grey stays 1 channel and RGB(A) becomes 3 (HWC).
+ *
+ * @example
+ * ```ts
+ * import { toUnitPixels } from "./image.ts";
+ * import assert from "node:assert/strict";
+ * const rgba = { kind: "image" as const, data: new Uint8Array([255, 0, 51, 7]), width: 1, height: 1, channels: 4 };
+ * const { data, channels } = toUnitPixels(rgba);
+ * assert.equal(channels, 3);
+ * assert.deepEqual([...data].map((v) => +v.toFixed(2)), [1, 0, 0.2]);
+ * ```
+ */
+export function toUnitPixels(image: Image2D): { data: Float32Array; channels: number } {
+  const unit = toUnitRange(image);
+  if (image.channels !== 4) return { data: unit, channels: image.channels };
+  const n = image.width * image.height;
+  const rgb = new Float32Array(n * 3);
+  for (let i = 0; i < n; i++) {
+    for (let c = 0; c < 3; c++) rgb[i * 3 + c] = unit[i * 4 + c];
+  }
+  return { data: rgb, channels: 3 };
+}
+
 interface Taps {
   start: Int32Array;
   count: Int32Array;
@@ -216,16 +241,8 @@ export function imageToPixelValues(
       } for ${height}×${width}×${channels}: current length is ${image.data.length}`,
     );
   }
-  const unit = toUnitRange(image);
   // Resize before replicating grey (3× less work; the result is identical).
-  const keep = channels === 4 ? 3 : channels;
-  let src = unit;
-  if (channels === 4) {
-    src = new Float32Array(width * height * 3);
-    for (let i = 0; i < width * height; i++) {
-      for (let c = 0; c < 3; c++) src[i * 3 + c] = unit[i * 4 + c];
-    }
-  }
+  const { data: src, channels: keep } = toUnitPixels(image);
   const [oh, ow] = size;
   const resized = resizeBilinear(src, height, width, keep, oh, ow);
   const out = new Float32Array(3 * oh * ow);

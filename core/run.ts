@@ -246,10 +246,9 @@ export async function runEvaluation(options: EvaluationOptions): Promise<ResultR
         ok.set(split, samples.filter((s) => !splitFailed.has(s.id)));
       }
     });
-    const computedImages = computed;
-    timings.extract.items = computedImages;
+    timings.extract.items = computed;
     timings.extract.unit = "samples";
-    timings.extract.perSecond = computedImages / Math.max(timings.extract.seconds, 1e-9);
+    timings.extract.perSecond = computed / Math.max(timings.extract.seconds, 1e-9);
 
     // 3. Stack features and targets.
     const train = ok.get(protocol.trainSplit)!;
