@@ -7,7 +7,7 @@ import { createDinov3WebGpuEncoder } from "../plugins/encoders/dinov3/mod.ts";
 import { encodePng, parsePng } from "../plugins/formats/mod.ts";
 import { composePcaFigure, readEncoderImage, registerEncodeCommands } from "./encode.ts";
 
-const FIXTURE = new URL("../../shared/fixtures/dinov3/tiny-public", import.meta.url).pathname;
+const FIXTURE = new URL("../fixtures/dinov3/tiny-public", import.meta.url).pathname;
 
 function program(): Command {
   const p = new Command("medprobe").exitOverride();

@@ -9,7 +9,7 @@ import {
 } from "./image.ts";
 import { parseSafetensors } from "./safetensors.ts";
 
-const FIXTURE = new URL("../../shared/fixtures/dinov3/tiny-public/", import.meta.url);
+const FIXTURE = new URL("../fixtures/dinov3/tiny-public/", import.meta.url);
 
 Deno.test("imageToPixelValues() reproduces the fixture's pixel_values from image_u8", async () => {
   const { tensors } = parseSafetensors(

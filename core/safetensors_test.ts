@@ -10,7 +10,7 @@ import {
 import { FormatError } from "./errors.ts";
 import { numberToF16Bits } from "./tensor.ts";
 
-const FIXTURE = new URL("../../shared/fixtures/dinov3/tiny-public/", import.meta.url);
+const FIXTURE = new URL("../fixtures/dinov3/tiny-public/", import.meta.url);
 
 function craft(header: unknown, data = new Uint8Array(0), lengthOverride?: bigint): Uint8Array {
   const json = new TextEncoder().encode(

@@ -5,7 +5,7 @@
  * checksums, statistics, samples), within the manifest's tolerances.
  *
  * The folder is `MEDPROBE_FORMAT_FIXTURES` when set, else
- * `../shared/fixtures/formats` relative to the repository root. Entries are
+ * `fixtures/formats` relative to the repository root. Entries are
  * enumerated, not named: a new entry is picked up, an entry of an unknown
  * format fails, and a manifest key that no check reads fails too.
  */
@@ -40,7 +40,7 @@ import { openFileSource } from "../plugins/formats/_io.ts";
 const DIR = (() => {
   const env = Deno.env.get("MEDPROBE_FORMAT_FIXTURES");
   if (env) return env.endsWith("/") ? env : env + "/";
-  return new URL("../../shared/fixtures/formats/", import.meta.url).pathname;
+  return new URL("../fixtures/formats/", import.meta.url).pathname;
 })();
 
 // deno-lint-ignore no-explicit-any

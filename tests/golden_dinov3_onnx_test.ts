@@ -4,7 +4,7 @@
  * wasm provider, against the official float64 outputs within 5e-5.
  *
  * The fixture folder is `$MEDPROBE_DINOV3_FIXTURE`, else
- * `../shared/fixtures/dinov3/tiny-public` beside the repository (resolved
+ * `fixtures/dinov3/tiny-public` beside the repository (resolved
  * from this file). A missing fixture fails the test rather than skipping.
  *
  * @module
@@ -21,7 +21,7 @@ import { blockOutputName } from "../plugins/encoders/onnx/dinov3_graph.ts";
 const TOLERANCE = 5e-5;
 
 const FIXTURE = Deno.env.get("MEDPROBE_DINOV3_FIXTURE") ??
-  fileURLToPath(new URL("../../shared/fixtures/dinov3/tiny-public", import.meta.url));
+  fileURLToPath(new URL("../fixtures/dinov3/tiny-public", import.meta.url));
 
 type Expected = Record<string, { shape: number[]; data: TensorData }>;
 

@@ -35,7 +35,7 @@ function fixtureDir(): string {
     fromEnv = undefined; // no --allow-env: use the shipped fixture
   }
   return fromEnv ??
-    new URL("../../shared/fixtures/dinov3/tiny-public", import.meta.url).pathname;
+    new URL("../fixtures/dinov3/tiny-public", import.meta.url).pathname;
 }
 
 const FIXTURE = fixtureDir();

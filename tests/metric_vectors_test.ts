@@ -7,7 +7,7 @@
  * adapter computes (unless it is on the documented {@linkcode SKIPPED_KEYS}
  * list, which is empty).
  *
- * The folder is `../shared/fixtures/metrics` relative to the repository
+ * The folder is `fixtures/metrics` relative to the repository
  * root, or `MEDPROBE_METRIC_VECTORS` (a path, relative to the working
  * directory or absolute) when set, so other vector sets in the same format
  * can be checked:
@@ -47,7 +47,7 @@ import {
 
 // ---------------------------------------------------------------- folder --
 
-const DEFAULT_FOLDER = new URL("../../shared/fixtures/metrics/", import.meta.url);
+const DEFAULT_FOLDER = new URL("../fixtures/metrics/", import.meta.url);
 
 function vectorFolder(): URL {
   const env = Deno.env.get("MEDPROBE_METRIC_VECTORS");

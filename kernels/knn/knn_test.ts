@@ -11,7 +11,7 @@ interface KnnCase {
   tolerance: { abs: number; rel: number };
 }
 
-const FIXTURE = new URL("../../../shared/fixtures/metrics/knn.json", import.meta.url);
+const FIXTURE = new URL("../../fixtures/metrics/knn.json", import.meta.url);
 const cases: KnnCase[] = await Deno.readTextFile(FIXTURE)
   .then((t) => JSON.parse(t).cases)
   .catch(() => []);

@@ -10,13 +10,13 @@ import assert from "node:assert/strict";
 import { FormatError } from "../../core/errors.ts";
 
 /**
- * The folder of the shared format fixtures, `../shared/fixtures/formats`
+ * The folder of the shared format fixtures, `fixtures/formats`
  * relative to the repository root. Unit tests name particular files, so
  * they ignore `MEDPROBE_FORMAT_FIXTURES` (which only redirects the
  * manifest-driven suite in tests/format_fixtures_test.ts).
  */
 export function fixturesDir(): string {
-  return new URL("../../../shared/fixtures/formats/", import.meta.url).pathname;
+  return new URL("../../fixtures/formats/", import.meta.url).pathname;
 }
 
 /** The absolute path of a fixture, relative to {@linkcode fixturesDir}. */

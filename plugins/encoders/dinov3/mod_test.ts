@@ -18,7 +18,7 @@ import {
   planChunks,
 } from "./mod.ts";
 
-const FIXTURE = new URL("../../../../shared/fixtures/dinov3/tiny-public", import.meta.url).pathname;
+const FIXTURE = new URL("../../../fixtures/dinov3/tiny-public", import.meta.url).pathname;
 const expected = parseSafetensors(await Deno.readFile(`${FIXTURE}/expected.safetensors`)).tensors;
 const G0: HostTensor = {
   data: expected["g0.pixel_values"].data as Float32Array,

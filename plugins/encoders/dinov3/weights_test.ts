@@ -9,7 +9,7 @@ import {
 import { encodeSafetensors, parseSafetensors } from "../../../core/safetensors.ts";
 import { FormatError } from "../../../core/errors.ts";
 
-const FIXTURE = new URL("../../../../shared/fixtures/dinov3/tiny-public", import.meta.url).pathname;
+const FIXTURE = new URL("../../../fixtures/dinov3/tiny-public", import.meta.url).pathname;
 
 Deno.test("expectedTensors() gives the spec's 211 tensors for ViT-S/B and 415 for ViT-L", () => {
   // The spec's counts include embeddings.mask_token, which is unused at inference.
