@@ -14,17 +14,29 @@
  * ```
  * <cache>/<namespace>/key.json          {"format": "medprobe-feature-cache", "format_version": 1, "namespace", "key"}
  * <cache>/<namespace>/manifest.json     the key plus every shard: {"file", "samples": [ids], "kinds": [kinds]}
- * <cache>/<namespace>/shards/<writer>-<seq>.safetensors
+ * <cache>/<namespace>/shards/<sha256(sample id), 32 hex>.safetensors
+ * <cache>/<namespace>/jobs/shard-<K>-of-<N>.json   bookkeeping of `medprobe extract --shard` (core/shard.ts)
  * ```
+ * Each sample is written to its own shard, named by the SHA-256 of its id
+ * ({@linkcode sampleShardFile}), so the files depend only on the features,
+ * never on which process, shard or batch wrote them: two caches holding
+ * the same features are byte-identical (`jobs/` aside) and merge by copying
+ * files. (Caches written before held several samples per shard named
+ * `<writer>-<seq>`; they are read the same way.)
  * A shard is a safetensors file holding the samples `samples[i]` as tensors
  * named `"<i>/<kind>"` (`"0/cls"`, `"0/patches"`, `"1/cls"`...), F32, or
  * **F16 for dense patch-token maps** (by default every tensor of rank ≥ 3,
  * e.g. `[h, w, C]`; see {@linkcode FeatureCacheOptions.f16}). Its
  * `__metadata__` repeats `namespace`, `samples` and `kinds` (JSON strings),
  * so shards describe themselves and the manifest can always be rebuilt.
- * When a sample id appears in several shards (two processes extracted it at
- * once), the shard whose file name sorts first wins; the copies are equal
- * for a deterministic encoder.
+ * Shards written with source fingerprints (`core/fingerprint.ts`) also hold
+ * `fingerprints`, one per sample (null for none); a sample may then be
+ * stored once per fingerprint, and {@linkcode FeatureCache.expect} picks the
+ * version matching the current files.
+ * Two processes computing one sample at once write the same file name; the
+ * rename of the second replaces the first (equal for a deterministic
+ * encoder). When an older multi-sample shard also holds the sample, the
+ * shard whose file name sorts first wins.
  *
  * ## Crash and concurrency safety
  * - Every file is written to a temporary name in the same folder, flushed
@@ -32,13 +44,13 @@
  *   partial file. A process killed at any point leaves at worst a `*.tmp`
  *   file, which is ignored (and removed after an hour by
  *   {@linkcode FeatureCache.removeStaleTemporaries}).
- * - Each writer writes its own shard files (a random writer id), so two
- *   writers never touch the same shard. The manifest is merged without
- *   locks: a writer lists the shard folder, writes the manifest with every
- *   shard it found, lists again and repeats until nothing new appeared.
- *   Since shards are never deleted, the last manifest written lists every
- *   shard. Readers also list the folder and index shards the manifest does
- *   not know yet (a writer killed between its shard and its manifest).
+ * - A shard file is only ever replaced by one with the same features, so
+ *   writers need no lock. The manifest is merged without locks: a writer
+ *   lists the shard folder, writes the manifest with every shard it found
+ *   (sorted: it depends only on the files), lists again and repeats until
+ *   nothing new appeared. {@linkcode FeatureCache.put} does this at most
+ *   every 30 s, extractions once more at their end. Readers never need the
+ *   manifest: they list the folder and read the shards' own metadata.
  *
  * ## Reading the cache from Python
  * ```python
@@ -88,6 +100,7 @@ import {
   type TensorToWrite,
   toFloat32,
 } from "./safetensors.ts";
+import { createHash } from "node:crypto";
 import { FormatError } from "./errors.ts";
 import { f32ToF16, formatShape, type HostTensor, numel } from "./tensor.ts";
 import type { FeatureRecord } from "./plugin.ts";
@@ -122,6 +135,8 @@ export interface CacheEntry {
   readonly id: string;
   /** Its features by kind. */
   readonly features: FeatureRecord;
+  /** The fingerprint of its source files (`core/fingerprint.ts`), stored beside the features. */
+  readonly fingerprint?: string;
 }
 
 /** Options of {@linkcode FeatureCache.open}. */
@@ -145,14 +160,35 @@ export interface RawTensor {
   bytes: Uint8Array;
 }
 
+/**
+ * The shard file of one sample, relative to the namespace folder:
+ * `shards/` + the first 32 hex digits of the SHA-256 of the id (of
+ * `id + "\0" + fingerprint` for features stored with a source fingerprint,
+ * so each version has its own file).
+ *
+ * @example
+ * ```ts
+ * import { sampleShardFile } from "./cache.ts";
+ * import assert from "node:assert/strict";
+ * assert.match(sampleShardFile("img/0001.png"), /^shards\/[0-9a-f]{32}\.safetensors$/);
+ * assert.equal(sampleShardFile("a"), sampleShardFile("a"));
+ * ```
+ */
+export function sampleShardFile(id: string, fingerprint?: string): string {
+  const name = fingerprint === undefined ? id : `${id}\0${fingerprint}`;
+  return `shards/${createHash("sha256").update(name).digest("hex").slice(0, 32)}.safetensors`;
+}
+
 /** A shard as listed in the manifest. */
 export interface ShardInfo {
-  /** Path relative to the namespace folder (`shards/<writer>-<seq>.safetensors`). */
+  /** Path relative to the namespace folder ({@linkcode sampleShardFile}). */
   readonly file: string;
   /** Sample ids, in tensor-name order. */
   readonly samples: readonly string[];
   /** Feature kinds stored for every sample. */
   readonly kinds: readonly string[];
+  /** Source fingerprint of each sample (null: none), when the shard stores them. */
+  readonly fingerprints?: readonly (string | null)[];
 }
 
 /** A shard that could not be read (listed in {@linkcode FeatureCache.problems}). */
@@ -269,10 +305,13 @@ export class FeatureCache {
   /** Shards that could not be read; their samples count as missing. */
   readonly problems: ShardProblem[] = [];
   #options: FeatureCacheOptions;
-  #writer = crypto.randomUUID().replaceAll("-", "").slice(0, 12);
-  #seq = 0;
+  #manifestAt = -Infinity;
   #shards = new Map<string, ShardInfo>();
   #index = new Map<string, Location>();
+  /** Every stored version of a sample, by fingerprint ("" for none). */
+  #versions = new Map<string, Map<string, Location>>();
+  /** The fingerprint reads must match, per sample id (see {@linkcode FeatureCache.expect}). */
+  #expected = new Map<string, string>();
   #open = new Map<string, SafetensorsFile>();
   #queue: Promise<unknown> = Promise.resolve();
 
@@ -348,11 +387,6 @@ export class FeatureCache {
     return `${this.root}/${this.namespace}`;
   }
 
-  /** The id that names this writer's shards. */
-  get writerId(): string {
-    return this.#writer;
-  }
-
   /** Number of samples with features. */
   get size(): number {
     return this.#index.size;
@@ -368,10 +402,38 @@ export class FeatureCache {
     return [...this.#shards.values()].sort((a, b) => (a.file < b.file ? -1 : 1));
   }
 
-  /** True when the sample has every kind in `kinds` (any kind when empty). */
-  has(id: string, kinds: readonly string[] = []): boolean {
-    const loc = this.#index.get(id);
+  /** The ids in `ids` without every kind in `kinds`, in order (what an extraction must still do). */
+  missing(ids: Iterable<string>, kinds: readonly string[] = []): string[] {
+    return [...ids].filter((id) => !this.has(id, kinds));
+  }
+
+  /**
+   * True when the sample has every kind in `kinds` (any kind when empty);
+   * with a `fingerprint` (or one set by {@linkcode FeatureCache.expect}),
+   * only features stored with that fingerprint count.
+   */
+  has(id: string, kinds: readonly string[] = [], fingerprint?: string): boolean {
+    const loc = this.#find(id, fingerprint);
     return loc !== undefined && kinds.every((k) => loc.shard.kinds.includes(k));
+  }
+
+  /**
+   * Makes every later read and `has` of sample `id` on this instance see
+   * only features stored with `fingerprint` (the current content of its
+   * source files), never those of other content under the same id.
+   */
+  expect(id: string, fingerprint: string): void {
+    this.#expected.set(id, fingerprint);
+  }
+
+  /** The fingerprints stored for sample `id` (null for features stored without one). */
+  storedFingerprints(id: string): (string | null)[] {
+    return [...(this.#versions.get(id)?.keys() ?? [])].map((f) => f || null);
+  }
+
+  #find(id: string, fingerprint?: string): Location | undefined {
+    const fp = fingerprint ?? this.#expected.get(id);
+    return fp === undefined ? this.#index.get(id) : this.#versions.get(id)?.get(fp);
   }
 
   /**
@@ -431,7 +493,26 @@ export class FeatureCache {
       for (let i = 0; i < samples.length; i++) {
         for (const k of kinds) st.info(`${i}/${k}`);
       }
-      return { file, samples, kinds };
+      if (meta.fingerprints === undefined) return { file, samples, kinds };
+      let fingerprints: unknown;
+      try {
+        fingerprints = JSON.parse(meta.fingerprints);
+      } catch (cause) {
+        throw new FormatError("Cannot read shard as its fingerprints metadata is not JSON", {
+          path,
+          cause,
+        });
+      }
+      if (
+        !Array.isArray(fingerprints) || fingerprints.length !== samples.length ||
+        !fingerprints.every((f) => f === null || typeof f === "string")
+      ) {
+        throw new FormatError(
+          "Cannot read shard as fingerprints must list a string or null per sample",
+          { path },
+        );
+      }
+      return { file, samples, kinds, fingerprints };
     } finally {
       st.close();
     }
@@ -442,6 +523,11 @@ export class FeatureCache {
     shard.samples.forEach((id, index) => {
       const prev = this.#index.get(id);
       if (!prev || shard.file < prev.shard.file) this.#index.set(id, { shard, index });
+      const fp = shard.fingerprints?.[index] ?? "";
+      const versions = this.#versions.get(id) ?? new Map<string, Location>();
+      const old = versions.get(fp);
+      if (!old || shard.file < old.shard.file) versions.set(fp, { shard, index });
+      this.#versions.set(id, versions);
     });
   }
 
@@ -450,7 +536,7 @@ export class FeatureCache {
       format: FEATURE_CACHE_FORMAT,
       format_version: FEATURE_CACHE_VERSION,
       namespace: this.namespace,
-      key: this.key,
+      key: JSON.parse(canonicalJson(this.key)),
     };
   }
 
@@ -465,11 +551,12 @@ export class FeatureCache {
   }
 
   /**
-   * Writes one shard holding `entries` (all with the same feature kinds),
-   * then merges the manifest. Callers skip samples already cached
-   * ({@linkcode FeatureCache.has}); a duplicate is harmless (the first
-   * shard by file name wins). Returns the shard's file name (relative to
-   * the namespace folder). Writes of one instance are serialised.
+   * Writes `entries` (all with the same feature kinds), one shard file per
+   * sample ({@linkcode sampleShardFile}), and merges the manifest at most
+   * every 30 s. Callers skip samples already cached
+   * ({@linkcode FeatureCache.has}); a duplicate rewrites the same file.
+   * Returns the first entry's file (relative to the namespace folder).
+   * Writes of one instance are serialised.
    */
   put(entries: readonly CacheEntry[]): Promise<string> {
     const run = this.#queue.then(() => this.#put(entries));
@@ -482,9 +569,8 @@ export class FeatureCache {
       throw new RangeError("Cannot write a cache shard as it must hold at least one sample");
     }
     const kinds = Object.keys(entries[0].features).sort();
-    const tensors: Record<string, TensorToWrite> = {};
     const seen = new Set<string>();
-    entries.forEach((entry, i) => {
+    const shards = entries.map((entry) => {
       if (typeof entry.id !== "string" || seen.has(entry.id)) {
         throw new TypeError(
           `Cannot write a cache shard as sample ids must be unique strings: current id is ${
@@ -501,6 +587,7 @@ export class FeatureCache {
           }: sample "${entry.id}" has ${JSON.stringify(own)}`,
         );
       }
+      const tensors: Record<string, TensorToWrite> = {};
       for (const kind of kinds) {
         const t = entry.features[kind];
         if (!(t?.data instanceof Float32Array) || t.data.length !== numel(t.shape)) {
@@ -510,24 +597,31 @@ export class FeatureCache {
             }`,
           );
         }
-        tensors[`${i}/${kind}`] = this.#isF16(kind, t.shape)
+        tensors[`0/${kind}`] = this.#isF16(kind, t.shape)
           ? { dtype: "F16", shape: t.shape, data: f32ToF16(t.data) }
           : { dtype: "F32", shape: t.shape, data: t.data };
       }
+      const fp = entry.fingerprint;
+      const bytes = encodeSafetensors(tensors, {
+        format: FEATURE_CACHE_FORMAT,
+        namespace: this.namespace,
+        samples: JSON.stringify([entry.id]),
+        kinds: JSON.stringify(kinds),
+        ...(fp === undefined ? {} : { fingerprints: JSON.stringify([fp]) }),
+      });
+      const file = sampleShardFile(entry.id, fp);
+      const info: ShardInfo = { file, samples: [entry.id], kinds };
+      return { info: fp === undefined ? info : { ...info, fingerprints: [fp] }, bytes };
     });
-    const samples = entries.map((e) => e.id);
-    const seq = String(++this.#seq).padStart(6, "0");
-    const file = `shards/${this.#writer}-${seq}.safetensors`;
-    const bytes = encodeSafetensors(tensors, {
-      format: FEATURE_CACHE_FORMAT,
-      namespace: this.namespace,
-      samples: JSON.stringify(samples),
-      kinds: JSON.stringify(kinds),
-    });
-    await writeFileDurable(`${this.dir}/${file}`, bytes);
-    this.#add({ file, samples, kinds });
-    await this.syncManifest();
-    return file;
+    // Up to 8 files in flight: their fsyncs overlap.
+    for (let i = 0; i < shards.length; i += 8) {
+      await Promise.all(
+        shards.slice(i, i + 8).map((s) => writeFileDurable(`${this.dir}/${s.info.file}`, s.bytes)),
+      );
+    }
+    for (const s of shards) this.#add(s.info);
+    if (performance.now() - this.#manifestAt > 30_000) await this.syncManifest();
+    return shards[0].info.file;
   }
 
   /**
@@ -536,6 +630,7 @@ export class FeatureCache {
    * described in the module documentation).
    */
   async syncManifest(): Promise<void> {
+    this.#manifestAt = performance.now();
     await this.refresh();
     for (let round = 0; round < 100; round++) {
       const manifest = { ...this.#header(), shards: this.shards() };
@@ -559,12 +654,14 @@ export class FeatureCache {
   }
 
   #locate(id: string, kind?: string): Location {
-    const loc = this.#index.get(id);
+    const loc = this.#find(id);
     if (!loc || (kind !== undefined && !loc.shard.kinds.includes(kind))) {
       throw new Deno.errors.NotFound(
         `Cannot read features of sample "${id}"${
           kind ? ` (kind "${kind}")` : ""
-        } as the cache ${this.dir} does not hold them`,
+        } as the cache ${this.dir} does not hold them${
+          this.#expected.has(id) ? " for the current content of its source files" : ""
+        }`,
       );
     }
     return loc;

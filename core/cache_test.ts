@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { canonicalJson, FeatureCache, type FeatureCacheKey, namespaceOf } from "./cache.ts";
+import {
+  canonicalJson,
+  FeatureCache,
+  type FeatureCacheKey,
+  namespaceOf,
+  sampleShardFile,
+} from "./cache.ts";
 import { FormatError } from "./errors.ts";
 import { f16ToF32, f32ToF16 } from "./tensor.ts";
 
@@ -46,9 +52,10 @@ Deno.test("FeatureCache stores cls as F32 and dense maps as F16, and reads them 
     // A second instance (another process) sees everything through the manifest and shards.
     const again = await FeatureCache.open(root, KEY);
     assert.deepEqual(again.ids(), cache.ids());
+    await cache.syncManifest();
     const manifest = JSON.parse(await Deno.readTextFile(`${cache.dir}/manifest.json`));
     assert.equal(manifest.format, "medprobe-feature-cache");
-    assert.equal(manifest.shards.length, 2);
+    assert.equal(manifest.shards.length, 3, "one shard per sample");
     assert.deepEqual(manifest.shards[0].kinds, ["cls", "map"]);
     assert.deepEqual(manifest.key, JSON.parse(JSON.stringify(KEY)));
     cache.close();
@@ -149,6 +156,7 @@ Deno.test({
       const cache = await FeatureCache.open(root, KEY);
       await cache.put([{ id: "a", features: features(1) }, { id: "b", features: features(2) }]);
       await cache.put([{ id: "c", features: features(3) }]);
+      await cache.syncManifest();
       const doc = await Deno.readTextFile(new URL("../docs/feature_cache.md", import.meta.url));
       const snippets = [...doc.matchAll(/```python\n([\s\S]*?)```/g)].map((m) => m[1]);
       const reader = snippets.find((s) => s.includes("def read_shard"));
@@ -178,4 +186,74 @@ print(json.dumps(out))
       await Deno.remove(root, { recursive: true });
     }
   },
+});
+
+/** Every file under `dir` (relative path → bytes). */
+async function tree(dir: string, prefix = ""): Promise<Map<string, Uint8Array>> {
+  const out = new Map<string, Uint8Array>();
+  for await (const e of Deno.readDir(`${dir}/${prefix}`)) {
+    const rel = prefix ? `${prefix}/${e.name}` : e.name;
+    if (e.isDirectory) { for (const [k, v] of await tree(dir, rel)) out.set(k, v); }
+    else out.set(rel, await Deno.readFile(`${dir}/${rel}`));
+  }
+  return out;
+}
+
+Deno.test("two caches of the same features are byte-identical whatever the batches, writers and interruptions", async () => {
+  const one = await Deno.makeTempDir();
+  const many = await Deno.makeTempDir();
+  try {
+    const ids = ["s0", "s1", "s2", "s3", "s4", "s5", "s6"];
+    const entry = (id: string) => ({ id, features: features(ids.indexOf(id)) });
+    const single = await FeatureCache.open(one, { ...KEY, preprocessing: { std: [1], mean: [0] } });
+    await single.put(ids.map(entry));
+    await single.syncManifest();
+    // Three "shards" (other key order), one killed after its first batch
+    // (its temporary file left behind) and rerun by a new writer, one
+    // sample written twice.
+    const sharded = { ...KEY, preprocessing: { mean: [0], std: [1] } };
+    const a = await FeatureCache.open(many, sharded);
+    await a.put(["s6", "s3"].map(entry));
+    await Deno.writeFile(
+      `${a.dir}/shards/${"f".repeat(32)}.safetensors.dead.tmp`,
+      new Uint8Array(9),
+    );
+    const b = await FeatureCache.open(many, sharded);
+    await b.put(["s1"].map(entry));
+    await b.put(["s4", "s0"].map(entry));
+    const c = await FeatureCache.open(many, sharded);
+    await c.put(["s5", "s2", "s3"].map(entry));
+    await c.syncManifest();
+    assert.equal(await c.removeStaleTemporaries(0), 1);
+    assert.deepEqual(c.missing(["s0", "x", "s6", "y"], ["cls"]), ["x", "y"]);
+    assert.deepEqual(c.missing(["s0"], ["patches"]), ["s0"]);
+    const x = await tree(one);
+    const y = await tree(many);
+    assert.deepEqual([...y.keys()].sort(), [...x.keys()].sort());
+    assert.equal(x.size, 2 + ids.length, "key.json, manifest.json and one shard per sample");
+    for (const [file, bytes] of x) assert.deepEqual(y.get(file), bytes, file);
+    for (const cache of [single, a, b, c]) cache.close();
+  } finally {
+    await Deno.remove(one, { recursive: true });
+    await Deno.remove(many, { recursive: true });
+  }
+});
+
+Deno.test("features stored with different source fingerprints get different shard files", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const cache = await FeatureCache.open(root, KEY);
+    const f1 = await cache.put([{ id: "a", features: features(1), fingerprint: "v1" }]);
+    const f2 = await cache.put([{ id: "a", features: features(2), fingerprint: "v2" }]);
+    assert.notEqual(f1, f2);
+    assert.equal(f1, sampleShardFile("a", "v1"));
+    assert.notEqual(sampleShardFile("a"), sampleShardFile("a", "v1"));
+    const reader = await FeatureCache.open(root, KEY);
+    assert.deepEqual(reader.storedFingerprints("a").sort(), ["v1", "v2"]);
+    assert.deepEqual((await reader.read("a", "cls")).data, features(1).cls.data);
+    cache.close();
+    reader.close();
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
 });
