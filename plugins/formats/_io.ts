@@ -10,6 +10,7 @@
 
 import { gunzipSync } from "node:zlib";
 import { FormatError } from "../../core/errors.ts";
+import { getReadLimits } from "./limits.ts";
 
 /** Random access to the bytes of one file, read on demand. */
 export interface ByteSource {
@@ -146,11 +147,28 @@ export function isGzip(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 }
 
+/** Options of {@linkcode gunzipChecked}. */
+export interface GunzipOptions {
+  /**
+   * Most bytes the output may have: what the header of the compressed file
+   * declares (a NIfTI's `vox_offset` + voxels × bytes), else the read budget
+   * `maxBytes`. Inflation stops as soon as it is passed.
+   */
+  maxOutput?: number;
+  /** The header field that declared `maxOutput`, for the message. */
+  field?: string;
+}
+
 /**
  * Decompresses gzip data with `node:zlib`, turning every failure (truncated
- * stream, bad CRC, corrupt deflate data) into a {@linkcode FormatError}.
+ * stream, bad CRC, corrupt deflate data, more output than declared or than
+ * the read budget) into a {@linkcode FormatError}.
  */
-export function gunzipChecked(bytes: Uint8Array, path: string): Uint8Array {
+export function gunzipChecked(
+  bytes: Uint8Array,
+  path: string,
+  options: GunzipOptions = {},
+): Uint8Array {
   if (!isGzip(bytes)) {
     throw new FormatError(
       `Cannot decompress gzip data as the magic bytes must be 1f 8b: current bytes are ${
@@ -165,19 +183,34 @@ export function gunzipChecked(bytes: Uint8Array, path: string): Uint8Array {
       { path },
     );
   }
+  const budget = getReadLimits().maxBytes;
+  const maxOutput = Math.min(options.maxOutput ?? budget, budget);
+  const field = options.maxOutput !== undefined && options.maxOutput <= budget
+    ? options.field ?? "the header"
+    : "the read limit maxBytes (MEDPROBE_MAX_DECODE_MB)";
   // The trailer's ISIZE (output size mod 2^32) sizes zlib's output buffer so
   // the result is one allocation instead of chunks joined into a second
-  // copy. It is only a hint: bounded by deflate's maximum ratio (1032:1)
-  // and 1 GiB, a wrong or multi-member value just costs extra chunks.
+  // copy. It is only a hint: bounded by deflate's maximum ratio (1032:1),
+  // the allowed output and 1 GiB, a wrong or multi-member value just costs
+  // extra chunks.
   const isize = new DataView(bytes.buffer, bytes.byteOffset + bytes.length - 4, 4).getUint32(
     0,
     true,
   );
-  const chunkSize = Math.max(64 * 1024, Math.min(isize + 64, bytes.length * 1032, 2 ** 30));
+  const chunkSize = Math.max(
+    64 * 1024,
+    Math.min(isize + 64, bytes.length * 1032, maxOutput + 64, 2 ** 30),
+  );
   try {
-    const out = gunzipSync(bytes, { chunkSize });
+    const out = gunzipSync(bytes, { chunkSize, maxOutputLength: Math.max(1, maxOutput) });
     return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
   } catch (cause) {
+    if ((cause as { code?: string })?.code === "ERR_BUFFER_TOO_LARGE") {
+      throw new FormatError(
+        `Cannot decompress gzip data as its output must be at most ${maxOutput} bytes as declared by ${field}: the stream inflates to more`,
+        { path, cause },
+      );
+    }
     throw new FormatError(
       `Cannot decompress gzip data as it is truncated or corrupt: ${getErrorText(cause)}`,
       { path, cause },

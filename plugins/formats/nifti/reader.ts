@@ -16,6 +16,7 @@
  * @module
  */
 
+import { constants as zlibConstants, gunzipSync } from "node:zlib";
 import * as nifti from "nifti-reader-js";
 import { FormatError } from "../../../core/errors.ts";
 import type { Volume } from "../../../core/plugin.ts";
@@ -33,6 +34,7 @@ import {
   getOrientationCode,
   type Mat4,
 } from "./affine.ts";
+import { checkDecodeBudget } from "../limits.ts";
 
 /** The element types a NIfTI file can hold that this reader decodes. */
 export type NiftiDataType =
@@ -206,6 +208,12 @@ export interface NiftiImage {
   readonly qformAffine: Mat4;
   /** Three-letter axis code of `affine`, e.g. `"LPS"`, `"RAS"`. */
   readonly orientation: string;
+  /**
+   * What the reader replaced because it was unusable, for the run record
+   * (nibabel's behaviour): an sform with a non-finite or singular matrix is
+   * ignored in favour of the qform (or pixdim), with a warning here.
+   */
+  readonly warnings?: readonly string[];
   /** `{ slope, inter }` when scaling applies (`scl_slope` finite and non-zero), else `null`. */
   readonly scaling: { readonly slope: number; readonly inter: number } | null;
 }
@@ -492,7 +500,7 @@ export function parseNifti(
   options: ReadNiftiOptions = {},
 ): NiftiImage {
   const owned = isGzip(bytes);
-  const raw = owned ? gunzipChecked(bytes, path) : bytes;
+  const raw = owned ? gunzipNifti(bytes, path) : bytes;
   return decodeNifti(raw, path, owned, options);
 }
 
@@ -511,11 +519,67 @@ export function parseNifti(
 export async function readNifti(path: string, options: ReadNiftiOptions = {}): Promise<NiftiImage> {
   let bytes: Uint8Array | undefined = await readFileBytes(path);
   if (isGzip(bytes)) {
-    const raw = gunzipChecked(bytes, path);
+    const raw = gunzipNifti(bytes, path);
     bytes = undefined; // let the compressed copy go before decoding
     return decodeNifti(raw, path, true, options);
   }
   return decodeNifti(bytes, path, true, options);
+}
+
+/** Trailing bytes a `.nii.gz` may hold after its voxels (padding some writers add). */
+const GZIP_SLACK = 1 << 20;
+
+/**
+ * Inflates a `.nii.gz` in two steps so a small file cannot inflate to more
+ * than its header declares: first only the header (a compressed prefix,
+ * flushed), then the whole stream with its output capped at `vox_offset` +
+ * voxels × bytes per voxel (plus {@linkcode GZIP_SLACK}).
+ */
+function gunzipNifti(bytes: Uint8Array, path: string): Uint8Array {
+  let head: Uint8Array = new Uint8Array(0);
+  for (let prefix = 1024; head.length < NIFTI2_SIZE + 4; prefix *= 4) {
+    try {
+      const out = gunzipSync(bytes.subarray(0, Math.min(prefix, bytes.length)), {
+        finishFlush: zlibConstants.Z_SYNC_FLUSH,
+        maxOutputLength: 64 * prefix,
+      });
+      head = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+    } catch (cause) {
+      if ((cause as { code?: string })?.code !== "ERR_BUFFER_TOO_LARGE") {
+        // A corrupt stream: let gunzipChecked name the failure.
+        return gunzipChecked(bytes, path, { maxOutput: 64 * prefix, field: "the header" });
+      }
+      break; // the header is certainly in what was inflated before
+    }
+    if (prefix >= bytes.length) break;
+  }
+  if (head.length < 348) return gunzipChecked(bytes, path, { maxOutput: 1 << 16 });
+  const { version } = detectVersion(head, path);
+  const h = decodeHeaderFields(head, version, path);
+  const dims: number[] = [...h.dims].map(Number);
+  const ndim = dims[0];
+  let count = 1;
+  for (let i = 1; i <= ndim && i <= 7; i++) count *= dims[i];
+  const bytesPer = Number(h.numBitsPerVoxel) / 8;
+  const declared = Number(h.vox_offset) + count * bytesPer;
+  if (!Number.isFinite(declared) || declared < 0 || ndim < 1 || ndim > 7) {
+    // Bad dims, bitpix or vox_offset: parseNiftiHeader names the field.
+    parseNiftiHeader(head, path);
+    return gunzipChecked(bytes, path, { maxOutput: head.length });
+  }
+  checkDecodeBudget(path, {
+    what: "NIfTI data",
+    field: "dim, bitpix and vox_offset",
+    bytes: declared,
+  });
+  return gunzipChecked(bytes, path, {
+    maxOutput: Math.ceil(declared) + GZIP_SLACK,
+    field: `dim [${
+      dims.slice(1, 1 + ndim).join(", ")
+    }], bitpix ${h.numBitsPerVoxel} and vox_offset ${
+      Number(h.vox_offset)
+    } (+${GZIP_SLACK} bytes of slack)`,
+  });
 }
 
 function decodeNifti(
@@ -551,11 +615,26 @@ function decodeNifti(
     if (swap) swapBytesInPlace(region, info.bytes);
     data = new info.ctor(region.buffer, region.byteOffset, count);
   }
-  const { affine, source } = getNiftiAffine(header);
+  const warnings: string[] = [];
+  const { affine, source } = getUsableAffine(header, path, warnings);
   const slope = header.sclSlope;
   const scaling = Number.isFinite(slope) && slope !== 0
     ? { slope, inter: Number.isFinite(header.sclInter) ? header.sclInter : 0 }
     : null;
+  if (
+    header.sclSlope !== 0 && !Number.isNaN(header.sclSlope) && !Number.isFinite(header.sclSlope)
+  ) {
+    throw new FormatError(
+      `Cannot scale NIfTI data as scl_slope must be finite: current value is ${header.sclSlope}`,
+      { path, offset: header.version === 1 ? 112 : 176 },
+    );
+  }
+  if (scaling && !Number.isFinite(header.sclInter) && !Number.isNaN(header.sclInter)) {
+    throw new FormatError(
+      `Cannot scale NIfTI data as scl_inter must be finite: current value is ${header.sclInter}`,
+      { path, offset: header.version === 1 ? 116 : 184 },
+    );
+  }
   const sformAffine: Mat4 = header.sformCode > 0
     ? [...header.srow.map((r) => [...r]), [0, 0, 0, 1]]
     : [[0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 1]];
@@ -576,8 +655,84 @@ function decodeNifti(
     qformAffine: getNiftiQformAffine(header),
     orientation: getOrientationCode(affine),
     scaling,
+    warnings,
   };
+  if (scaling) checkScaledRange(image, path);
   return options.canonical ? reorientNiftiToCanonical(image) : image;
+}
+
+function isUsableAffine(m: Mat4): boolean {
+  if (!m.every((row) => row.every(Number.isFinite))) return false;
+  const [a, b, c] = m;
+  const det = a[0] * (b[1] * c[2] - b[2] * c[1]) - a[1] * (b[0] * c[2] - b[2] * c[0]) +
+    a[2] * (b[0] * c[1] - b[1] * c[0]);
+  return Number.isFinite(det) && det !== 0;
+}
+
+/**
+ * {@linkcode getNiftiAffine}, except that an unusable matrix (non-finite or
+ * singular) is skipped with a warning, as nibabel does for an unusable
+ * sform; when no source is usable the header is refused.
+ */
+function getUsableAffine(
+  header: NiftiHeader,
+  path: string,
+  warnings: string[],
+): { affine: Mat4; source: NiftiAffineSource } {
+  const chosen = getNiftiAffine(header);
+  if (isUsableAffine(chosen.affine)) return chosen;
+  if (chosen.source === "sform") {
+    const fallback = getNiftiAffine({ ...header, sformCode: 0 });
+    if (isUsableAffine(fallback.affine)) {
+      warnings.push(
+        `${path}: sform_code is ${header.sformCode} but srow_x/y/z [${
+          header.srow.map((r) => `[${r.join(", ")}]`).join(", ")
+        }] is not a finite invertible matrix; the ${fallback.source} is used instead`,
+      );
+      return fallback;
+    }
+  }
+  throw new FormatError(
+    `Cannot read NIfTI geometry as the ${chosen.source} must be a finite invertible matrix: current value is [${
+      chosen.affine.map((r) => `[${r.join(", ")}]`).join(", ")
+    }]`,
+    { path },
+  );
+}
+
+/**
+ * Throws when `scl_slope`/`scl_inter` take a finite stored value to
+ * ±Infinity in float32 (a slope of 1e38 gives all-Infinity voxels).
+ */
+function checkScaledRange(image: NiftiImage, path: string): void {
+  const src = image.data;
+  if (src.length === 0) return;
+  let lo = Infinity;
+  let hi = -Infinity;
+  if (src instanceof BigInt64Array || src instanceof BigUint64Array) {
+    for (let i = 0; i < src.length; i++) {
+      const v = Number(src[i]);
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+  } else {
+    for (let i = 0; i < src.length; i++) {
+      const v = src[i];
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+  }
+  if (!Number.isFinite(lo) || !Number.isFinite(hi)) return; // NaN/Inf stored as data: the caller's guard
+  const { slope, inter } = image.scaling!;
+  for (const v of [lo, hi]) {
+    const scaled = Math.fround(v * slope + inter);
+    if (!Number.isFinite(scaled)) {
+      throw new FormatError(
+        `Cannot scale NIfTI data as stored value ${v} × scl_slope ${slope} + scl_inter ${inter} must be finite in float32: current value is ${scaled}`,
+        { path, offset: image.header.version === 1 ? 112 : 176 },
+      );
+    }
+  }
 }
 
 /**
