@@ -418,9 +418,10 @@ export class FeatureCache {
   }
 
   /**
-   * Makes every later read and `has` of sample `id` on this instance see
-   * only features stored with `fingerprint` (the current content of its
-   * source files), never those of other content under the same id.
+   * Makes every later read and `has` of sample `id` (and of its chunks,
+   * ids `<id>#…`) on this instance see only features stored with
+   * `fingerprint` (the current content of its source files), never those of
+   * other content under the same id; `put` stores their new features with it.
    */
   expect(id: string, fingerprint: string): void {
     this.#expected.set(id, fingerprint);
@@ -431,8 +432,14 @@ export class FeatureCache {
     return [...(this.#versions.get(id)?.keys() ?? [])].map((f) => f || null);
   }
 
+  /** The expected fingerprint of `id`, or of `<id>` for a chunk `<id>#…`. */
+  #expectedFor(id: string): string | undefined {
+    const hash = id.indexOf("#");
+    return this.#expected.get(id) ?? (hash > 0 ? this.#expected.get(id.slice(0, hash)) : undefined);
+  }
+
   #find(id: string, fingerprint?: string): Location | undefined {
-    const fp = fingerprint ?? this.#expected.get(id);
+    const fp = fingerprint ?? this.#expectedFor(id);
     return fp === undefined ? this.#index.get(id) : this.#versions.get(id)?.get(fp);
   }
 
@@ -601,7 +608,7 @@ export class FeatureCache {
           ? { dtype: "F16", shape: t.shape, data: f32ToF16(t.data) }
           : { dtype: "F32", shape: t.shape, data: t.data };
       }
-      const fp = entry.fingerprint;
+      const fp = entry.fingerprint ?? this.#expectedFor(entry.id);
       const bytes = encodeSafetensors(tensors, {
         format: FEATURE_CACHE_FORMAT,
         namespace: this.namespace,
@@ -660,7 +667,7 @@ export class FeatureCache {
         `Cannot read features of sample "${id}"${
           kind ? ` (kind "${kind}")` : ""
         } as the cache ${this.dir} does not hold them${
-          this.#expected.has(id) ? " for the current content of its source files" : ""
+          this.#expectedFor(id) !== undefined ? " for the current content of its source files" : ""
         }`,
       );
     }

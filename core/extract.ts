@@ -11,6 +11,13 @@
  * the other has already written (a sample both were computing at the same
  * moment is stored twice, identically, and read once).
  *
+ * Before anything is skipped, every sample's source files are fingerprinted
+ * (`core/fingerprint.ts`: sizes and content hashes, remembered by `stat` in
+ * `<cache>/fingerprints/`) and the cache is told to serve only features
+ * stored with the same fingerprint ({@linkcode checkSources}): a file whose
+ * content changed is recomputed, a missing one is reported as a failed
+ * sample, and an identical copy of the data in another folder still hits.
+ *
  * @example
  * ```ts ignore
  * import { FeatureCache } from "./cache.ts";
@@ -33,6 +40,7 @@ import type {
   SampleData,
 } from "./plugin.ts";
 import { prefetch } from "./prefetch.ts";
+import { FingerprintMemo, fingerprintSample, type FingerprintSource } from "./fingerprint.ts";
 
 /** How often the loop re-lists the cache for shards of other writers, at most. */
 const REFRESH_MS = 1000;
@@ -86,6 +94,14 @@ export interface ExtractOptions {
    * rethrows. A skipped sample is not cached, so a rerun tries it again.
    */
   onSampleError?: (sample: Sample, error: unknown, stage: "load" | "extract") => boolean;
+  /**
+   * Check each sample's source files against the fingerprint stored with
+   * its features ({@linkcode checkSources}); false trusts the cache by
+   * sample id alone, as caches did before fingerprints. @default {true}
+   */
+  fingerprint?: boolean;
+  /** Where fingerprints are remembered by `stat`. @default {a memo in `<cache root>/fingerprints`} */
+  fingerprintMemo?: FingerprintMemo;
 }
 
 /** What {@linkcode extractFeatures} did. */
@@ -98,6 +114,84 @@ export interface ExtractReport {
   shards: string[];
   /** Wall time in seconds. */
   seconds: number;
+  /** Ids whose cached features were of other file content (or unfingerprinted), recomputed. */
+  stale: string[];
+  /** Samples that name no source file, so their cached features could not be checked. */
+  unchecked: number;
+  /** Seconds spent fingerprinting source files. */
+  fingerprintSeconds: number;
+}
+
+/** What {@linkcode checkSources} found. */
+export interface SourceCheck {
+  /** Fingerprint of each sample that names its sources. */
+  fingerprints: Map<string, string>;
+  /** Samples whose sources are missing or unreadable, with the error. */
+  failed: { sample: Sample; error: unknown }[];
+  /** Ids with cached features of other content only (they must be recomputed). */
+  stale: string[];
+  /** Samples naming no source file. */
+  unchecked: number;
+  /** Wall time in seconds. */
+  seconds: number;
+}
+
+/**
+ * Fingerprints the source files of `samples` (4 at a time) and calls
+ * {@linkcode FeatureCache.expect} for each, so that the cache then serves
+ * a sample (and its chunks `<id>#…`) only from features stored with the
+ * same fingerprint, and stores new ones with it. A sample whose file is
+ * missing is returned in `failed` (a `Deno.errors.NotFound` naming the
+ * file), never served from the cache. Runners that manage the cache
+ * themselves (chunked samples) call this before looking samples up.
+ */
+export async function checkSources(
+  cache: FeatureCache,
+  samples: readonly Sample[],
+  options: { kinds?: readonly string[]; memo?: FingerprintMemo; signal?: AbortSignal } = {},
+): Promise<SourceCheck> {
+  const start = performance.now();
+  const result: SourceCheck = {
+    fingerprints: new Map(),
+    failed: [],
+    stale: [],
+    unchecked: 0,
+    seconds: 0,
+  };
+  let next = 0;
+  const work = async () => {
+    while (next < samples.length && !options.signal?.aborted) {
+      const sample = samples[next++];
+      const source = sample as Sample & FingerprintSource;
+      try {
+        const fp = await fingerprintSample(source, { memo: options.memo });
+        if (fp === undefined) {
+          result.unchecked++;
+          continue;
+        }
+        result.fingerprints.set(sample.id, fp);
+        const stored = cache.storedFingerprints(sample.id);
+        cache.expect(sample.id, fp);
+        if (stored.length > 0 && !cache.has(sample.id, options.kinds ?? [])) {
+          result.stale.push(sample.id);
+        }
+      } catch (e) {
+        const error = e instanceof Deno.errors.NotFound
+          ? new Deno.errors.NotFound(
+            `Cannot load sample "${sample.id}" as its source file is missing: expected "${
+              source.sources?.join('", "') ?? source.path
+            }"`,
+            { cause: e },
+          )
+          : e;
+        result.failed.push({ sample, error });
+      }
+    }
+  };
+  await Promise.all([work(), work(), work(), work()]);
+  await options.memo?.flush();
+  result.seconds = (performance.now() - start) / 1000;
+  return result;
 }
 
 /**
@@ -172,7 +266,15 @@ export async function extractFeatures(options: ExtractOptions): Promise<ExtractR
     ids.add(s.id);
   }
   const kinds = adapter.featureKinds;
-  const report: ExtractReport = { computed: [], skipped: 0, shards: [], seconds: 0 };
+  const report: ExtractReport = {
+    computed: [],
+    skipped: 0,
+    shards: [],
+    seconds: 0,
+    stale: [],
+    unchecked: 0,
+    fingerprintSeconds: 0,
+  };
   let buffer: { id: string; features: FeatureRecord }[] = [];
   let bytes = 0;
   let done = 0;
@@ -246,10 +348,23 @@ export async function extractFeatures(options: ExtractOptions): Promise<ExtractR
       await store(sample, features);
     }
   };
+  const unusable = new Set<string>();
+  if (options.fingerprint !== false) {
+    const memo = options.fingerprintMemo ??
+      await FingerprintMemo.open(`${cache.root}/fingerprints`);
+    const check = await checkSources(cache, samples, { kinds, memo, signal: options.signal });
+    report.stale = check.stale;
+    report.unchecked = check.unchecked;
+    report.fingerprintSeconds = check.seconds;
+    for (const { sample, error } of check.failed) {
+      unusable.add(sample.id);
+      fail(sample, error, "load");
+    }
+  }
   try {
-    const todo = samples.filter((s) => !cache.has(s.id, kinds));
-    report.skipped = samples.length - todo.length;
-    done = report.skipped;
+    const todo = samples.filter((s) => !unusable.has(s.id) && !cache.has(s.id, kinds));
+    report.skipped = samples.length - unusable.size - todo.length;
+    done += report.skipped;
     if (report.skipped > 0) progress();
     let batch: { sample: Sample; data: SampleData }[] = [];
     for await (const r of prefetch(todo, (s) => load(s), options.prefetch ?? 2)) {
