@@ -23,6 +23,9 @@ import { registerEncodeCommands } from "./cli/encode.ts";
 import { registerSegmentationCommands } from "./cli/segment.ts";
 import { registerSynthCommand } from "./cli/synth.ts";
 import { registerOnnxCommands } from "./cli/onnx.ts";
+import { registerExtractCommand } from "./cli/extract.ts";
+import { registerCacheCommands } from "./cli/cache.ts";
+import { registerClusterCommands } from "./cli/cluster.ts";
 import { VERSION, warn } from "./cli/common.ts";
 
 /** Builds the command-line program (exported for tests). */
@@ -43,6 +46,9 @@ export function createProgram(): Command {
   registerEncodeCommands(program);
   registerOnnxCommands(program);
   registerReportCommand(program);
+  registerExtractCommand(program);
+  registerCacheCommands(program);
+  registerClusterCommands(program);
   return program;
 }
 
