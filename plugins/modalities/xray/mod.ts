@@ -3,7 +3,7 @@
  * encoder (PROTOCOLS.md, "2D classification — linear probe").
  *
  * - `nih14`: NIH ChestX-ray14 (PNG, 14 labels, official patient-wise split);
- * - `rsna`: RSNA Pneumonia (DICOM, binary, MGCA split or a documented fallback).
+ * - `rsna`: RSNA Pneumonia (DICOM, binary, MGCA split: MGCA's files or recomputed exactly).
  *
  * Each dataset opens the folder exactly as downloaded and ships a
  * synthetic generator that writes the same layout (see README.md).
@@ -47,15 +47,27 @@ export {
   RSNA_FALLBACK_FRACTIONS,
   RSNA_LABELS,
   RSNA_LAYOUT,
+  RSNA_MGCA_MIN_PATIENTS,
   RSNA_MGCA_SPLIT_FILES,
   RSNA_PROTOCOL,
   rsnaDataset,
   rsnaFallbackSplit,
   type RsnaOpenOptions,
+  type RsnaSplitMethod,
   type RsnaSynthOptions,
   type RsnaSynthPatient,
   synthesizeRsna,
 } from "./rsna.ts";
+export {
+  type MgcaRsnaSplit,
+  mgcaRsnaSplit,
+  type MgcaRsnaSplitOptions,
+  Mt19937,
+  permutation,
+  randomInterval,
+  splitSizes,
+  trainTestSplit,
+} from "./mgca_split.ts";
 export type { SkippedRow, SplitInfo, XrayDataset, XraySynthOptions } from "./types.ts";
 
 /** The `xray` modality plugin: datasets `nih14` and `rsna`. */

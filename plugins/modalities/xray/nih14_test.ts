@@ -37,7 +37,7 @@ Deno.test("openNih14() on generated data returns the generator's counts, labels,
     const plan = planNih14Synth(options);
     const ds = await openNih14(dir);
     assert.equal(ds.id, "xray/nih14");
-    assert.equal(ds.task, "multilabel");
+    assert.equal(ds.problem, "multilabel");
     assert.deepEqual(ds.labels, NIH14_LABELS);
     assert.deepEqual(ds.splits, ["train", "test"]);
     assert.equal(ds.splitInfo.method, "official");

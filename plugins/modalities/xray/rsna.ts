@@ -7,10 +7,14 @@
  *
  * Split: MGCA's split files (`train.csv`, `val.csv`, `test.csv` beside the
  * labels CSV, as MGCA's `preprocess/rsna.py` writes them: 70/15/15 by
- * patient) when `train.csv` and `test.csv` are present; otherwise a
- * documented deterministic fallback: FNV-1a hash of `"<splitSeed>:<patientId>"`
- * mapped to [0, 1), train < 0.70 ≤ val < 0.85 ≤ test. The dataset's
- * `splitInfo` says which was used. See README.md.
+ * patient) when `train.csv` and `test.csv` are present; otherwise MGCA's
+ * split recomputed from the labels CSV exactly as MGCA's
+ * `preprocess_rsna_data()` makes it (numpy `RandomState` + scikit-learn
+ * `train_test_split`, re-implemented bit for bit in `mgca_split.ts`). The
+ * documented hash split (FNV-1a of `"<splitSeed>:<patientId>"`, train <
+ * 0.70 ≤ val < 0.85 ≤ test) is only used when asked for (`splitMethod:
+ * "hash-fallback"`). The dataset's `splitInfo` says which was used. See
+ * README.md.
  *
  * Pixels: the DICOM display pipeline (rescale, the file's first VOI window
  * when it has one, else the image's own range; MONOCHROME1 inverted),
@@ -57,6 +61,7 @@ import {
 import type { SkippedRow, SplitInfo, XrayDataset, XraySynthOptions } from "./types.ts";
 import { shuffle } from "../../../core/random.ts";
 import { joinPath, listTopLevel } from "../../../core/_fs.ts";
+import { mgcaRsnaSplit } from "./mgca_split.ts";
 
 /** The one RSNA label. */
 export const RSNA_LABELS: readonly string[] = ["Pneumonia"];
@@ -82,17 +87,33 @@ export const RSNA_FALLBACK_FRACTIONS: Readonly<{ train: number; val: number; tes
   test: 0.15,
 };
 
+/**
+ * The fewest patients MGCA's split can be made from: with fewer,
+ * scikit-learn's `train_test_split` leaves a part empty (and raises), so
+ * {@linkcode openRsna} uses the hash split and says why.
+ */
+export const RSNA_MGCA_MIN_PATIENTS = 4;
+
 /** Protocol defaults of RSNA Pneumonia (PROTOCOLS.md, 2D classification — linear probe). */
 export const RSNA_PROTOCOL: ProtocolDefaults = xrayProtocol();
 
 const LABELS_CSV = "stage_2_train_labels.csv";
 const IMAGES_DIR = "stage_2_train_images";
 
+/** How {@linkcode openRsna} splits the patients. */
+export type RsnaSplitMethod = "auto" | "mgca-recomputed" | "hash-fallback";
+
 /** Options of {@linkcode openRsna}. */
 export interface RsnaOpenOptions {
-  /** Seed of the fallback split (used only without MGCA split files). @default {0} */
+  /**
+   * `"auto"`: MGCA's split files when present, else MGCA's split recomputed
+   * from the labels CSV; `"mgca-recomputed"`: always recompute (ignore the
+   * files); `"hash-fallback"`: the FNV-1a hash split. @default {"auto"}
+   */
+  splitMethod?: RsnaSplitMethod;
+  /** Seed of the hash split (used only by `"hash-fallback"`). @default {0} */
   splitSeed?: number;
-  /** Ignore MGCA split files even when present and use the fallback. @default {false} */
+  /** Same as `splitMethod: "hash-fallback"` (kept for older callers). @default {false} */
   forceFallbackSplit?: boolean;
 }
 
@@ -180,8 +201,22 @@ export async function openRsna(root: string, options: RsnaOpenOptions = {}): Pro
     }
     targets.set(pid, Math.max(targets.get(pid) ?? 0, t));
   }
-  const useMgca = !options.forceFallbackSplit &&
+  const method = options.forceFallbackSplit ? "hash-fallback" : options.splitMethod ?? "auto";
+  if (!["auto", "mgca-recomputed", "hash-fallback"].includes(method)) {
+    throw new TypeError(
+      `Cannot open "xray/rsna" as splitMethod must be "auto", "mgca-recomputed" or "hash-fallback": current value is ${
+        JSON.stringify(method)
+      }`,
+    );
+  }
+  const useMgca = method === "auto" &&
     entries.includes(RSNA_MGCA_SPLIT_FILES.train) && entries.includes(RSNA_MGCA_SPLIT_FILES.test);
+  // MGCA groups the labels CSV by patientId; its order of rows does not matter
+  // scikit-learn refuses MGCA's two splits below 4 patients (an empty part): hash split then
+  const tooFew = targets.size < RSNA_MGCA_MIN_PATIENTS;
+  const recomputed = method === "hash-fallback" || tooFew
+    ? undefined
+    : mgcaRsnaSplit(targets.keys());
   const assignment = new Map<string, string>();
   const skipped: SkippedRow[] = [];
   let splitNames: string[];
@@ -211,12 +246,22 @@ export async function openRsna(root: string, options: RsnaOpenOptions = {}): Pro
         assignment.set(pid, split);
       }
     }
+    let differ = 0;
+    for (const split of ["train", "val", "test"] as const) {
+      for (const pid of recomputed?.[split] ?? []) if (assignment.get(pid) !== split) differ++;
+    }
     splitInfo = {
       method: "mgca",
       files: files.map((s) => RSNA_MGCA_SPLIT_FILES[s]),
       description: `MGCA split read from ${
         files.map((s) => RSNA_MGCA_SPLIT_FILES[s]).join(", ")
-      } (patient-level 70/15/15)`,
+      } (patient-level 70/15/15); ${
+        !recomputed
+          ? `too few patients (${targets.size}) to recompute MGCA's split for comparison`
+          : differ === 0
+          ? "identical to MGCA's preprocess_rsna_data() recomputed from the labels CSV"
+          : `${differ} patient(s) differ from MGCA's preprocess_rsna_data() recomputed from the labels CSV`
+      }`,
     };
     let unassigned = 0;
     for (const pid of targets.keys()) if (!assignment.has(pid)) unassigned++;
@@ -226,6 +271,19 @@ export async function openRsna(root: string, options: RsnaOpenOptions = {}): Pro
         reason: `in ${LABELS_CSV} but in none of the MGCA split files`,
       });
     }
+  } else if (recomputed) {
+    splitNames = ["train", "val", "test"];
+    for (const split of splitNames as ("train" | "val" | "test")[]) {
+      for (const pid of recomputed[split]) assignment.set(pid, split);
+    }
+    splitInfo = {
+      method: "mgca-recomputed",
+      files: [],
+      description:
+        `MGCA split recomputed from ${LABELS_CSV} as MGCA's preprocess_rsna_data() makes it (patients sorted by id; sklearn train_test_split(test_size=0.3, random_state=0), then test_size=0.5 on the held-out part: test then val; numpy MT19937 permutation), ${recomputed.train.length}/${recomputed.val.length}/${recomputed.test.length} patients (no MGCA train.csv/test.csv ${
+          method === "auto" ? "found" : "used"
+        })`,
+    };
   } else {
     const seed = options.splitSeed ?? 0;
     splitNames = ["train", "val", "test"];
@@ -233,8 +291,11 @@ export async function openRsna(root: string, options: RsnaOpenOptions = {}): Pro
     splitInfo = {
       method: "hash-fallback",
       files: [],
-      description:
-        `deterministic patient-level fallback (no MGCA train.csv/test.csv found): FNV-1a hash of "${seed}:<patientId>" in [0, 1), train < 0.70 <= val < 0.85 <= test`,
+      description: `deterministic patient-level fallback (${
+        tooFew && method !== "hash-fallback"
+          ? `${targets.size} patient(s): too few for MGCA's train_test_split, which needs ${RSNA_MGCA_MIN_PATIENTS}`
+          : "asked for"
+      }; not MGCA's membership): FNV-1a hash of "${seed}:<patientId>" in [0, 1), train < 0.70 <= val < 0.85 <= test`,
     };
   }
   const bySplit = new Map<string, Sample[]>(splitNames.map((s) => [s, []]));
@@ -247,7 +308,7 @@ export async function openRsna(root: string, options: RsnaOpenOptions = {}): Pro
   return {
     id,
     root,
-    task: "binary",
+    problem: "binary",
     labels: RSNA_LABELS,
     splits: splitNames,
     splitInfo,
@@ -433,7 +494,8 @@ export const rsnaDataset: DatasetSpec = {
   name: "rsna",
   description:
     "RSNA Pneumonia Detection (stage 2 train): 26,684 chest X-ray DICOMs, binary, MGCA split",
-  task: "binary",
+  task: "classification",
+  problem: "binary",
   layout: RSNA_LAYOUT,
   protocol: RSNA_PROTOCOL,
   open: openRsna,

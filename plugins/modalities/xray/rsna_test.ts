@@ -10,6 +10,7 @@ import {
   rsnaFallbackSplit,
   synthesizeRsna,
 } from "./rsna.ts";
+import { mgcaRsnaSplit } from "./mgca_split.ts";
 
 async function withTemp(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "medprobe_rsna_" });
@@ -21,7 +22,7 @@ async function withTemp(fn: (dir: string) => Promise<void>): Promise<void> {
 }
 
 Deno.test("rsnaDataset has the PROTOCOLS.md defaults", () => {
-  assert.equal(rsnaDataset.task, "binary");
+  assert.equal(rsnaDataset.problem, "binary");
   assert.equal(rsnaDataset.protocol.adapter, "image2d");
   assert.deepEqual(rsnaDataset.protocol.heads, ["linear", "knn"]);
   assert.equal(rsnaDataset.protocol.testSplit, "test");
@@ -87,10 +88,46 @@ Deno.test("RSNA load() gives display pixels in [0, 1] with MONOCHROME1 inverted"
   });
 });
 
-Deno.test("openRsna() without MGCA files uses the documented hash fallback", async () => {
+Deno.test("openRsna() on a raw download recomputes MGCA's split from the labels CSV", async () => {
   await withTemp(async (dir) => {
     await synthesizeRsna(dir, { count: 30, seed: 1, size: 32, splitFiles: false });
     const ds = await openRsna(dir);
+    assert.equal(ds.splitInfo.method, "mgca-recomputed");
+    assert.deepEqual(ds.splitInfo.files, []);
+    assert.match(
+      ds.splitSource,
+      /^mgca-recomputed: MGCA split recomputed from stage_2_train_labels\.csv/,
+    );
+    // 30 patients: n_test = ceil(0.3 * 30) = 9 -> train 21; 9 -> val ceil(4.5) = 5, test 4
+    assert.deepEqual(ds.splits.map((s) => ds.samples(s).length), [21, 5, 4]);
+    const expected = mgcaRsnaSplit(planRsnaSynth({ count: 30, seed: 1 }).map((p) => p.patientId));
+    for (const split of ["train", "val", "test"] as const) {
+      assert.deepEqual(ds.samples(split).map((s) => s.id), expected[split]);
+    }
+    // the MGCA files, when present, still win, and the record says how they compare
+    await synthesizeRsna(dir, { count: 30, seed: 1, size: 32 });
+    const withFiles = await openRsna(dir);
+    assert.equal(withFiles.splitInfo.method, "mgca");
+    assert.match(withFiles.splitInfo.description, /differ from MGCA's preprocess_rsna_data\(\)/);
+    const forced = await openRsna(dir, { splitMethod: "mgca-recomputed" });
+    assert.equal(forced.splitInfo.method, "mgca-recomputed");
+    assert.deepEqual(forced.samples("val").map((s) => s.id), expected.val);
+    // files written from the recomputed split are reported as identical
+    for (const split of ["train", "val", "test"] as const) {
+      await Deno.writeTextFile(
+        `${dir}/${split}.csv`,
+        ["patientId,bbox,Target", ...expected[split].map((id) => `${id},,0`)].join("\n") + "\n",
+      );
+    }
+    assert.match((await openRsna(dir)).splitInfo.description, /identical to MGCA's/);
+    await assert.rejects(() => openRsna(dir, { splitMethod: "random" as "auto" }), TypeError);
+  });
+});
+
+Deno.test("openRsna() uses the documented hash fallback only when asked", async () => {
+  await withTemp(async (dir) => {
+    await synthesizeRsna(dir, { count: 30, seed: 1, size: 32, splitFiles: false });
+    const ds = await openRsna(dir, { splitMethod: "hash-fallback" });
     assert.equal(ds.splitInfo.method, "hash-fallback");
     assert.deepEqual(ds.splitInfo.files, []);
     assert.match(ds.splitInfo.description, /FNV-1a/);
@@ -104,7 +141,7 @@ Deno.test("openRsna() without MGCA files uses the documented hash fallback", asy
     }
     assert.equal(total, 30);
     assert.ok(ds.samples("train").length > ds.samples("test").length);
-    const reseeded = await openRsna(dir, { splitSeed: 7 });
+    const reseeded = await openRsna(dir, { forceFallbackSplit: true, splitSeed: 7 });
     assert.notDeepEqual(
       reseeded.samples("train").map((s) => s.id),
       ds.samples("train").map((s) => s.id),
@@ -162,6 +199,9 @@ Deno.test("openRsna() reads an RSNA-style JPEG-compressed 8-bit DICOM (format fi
       `patientId,x,y,width,height,Target\n${id},264.0,152.0,213.0,379.0,1\n${id},562.0,152.0,256.0,453.0,1\n`,
     );
     const ds = await openRsna(dir);
+    // one patient: too few for MGCA's train_test_split, so the hash split, said so
+    assert.equal(ds.splitInfo.method, "hash-fallback");
+    assert.match(ds.splitInfo.description, /too few for MGCA's train_test_split/);
     const sample = ds.splits.flatMap((s) => [...ds.samples(s)])[0];
     assert.equal(sample.id, id);
     assert.deepEqual([...sample.target!], [1]);

@@ -11,9 +11,11 @@ import type { Dataset, SynthOptions } from "../../../core/plugin.ts";
 export interface SplitInfo {
   /**
    * `"official"` (the dataset's own split files), `"mgca"` (MGCA's split
-   * files) or `"hash-fallback"` (computed from the subject id and a seed).
+   * files), `"mgca-recomputed"` (MGCA's split computed from the raw labels
+   * as MGCA's script does) or `"hash-fallback"` (computed from the subject
+   * id and a seed).
    */
-  readonly method: "official" | "mgca" | "hash-fallback";
+  readonly method: "official" | "mgca" | "mgca-recomputed" | "hash-fallback";
   /** Files the split was read from, relative to the root; empty when computed. */
   readonly files: readonly string[];
   /** One sentence for result records and reports. */
