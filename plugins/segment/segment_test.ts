@@ -1,0 +1,192 @@
+import assert from "node:assert/strict";
+import { affinitiesFromLabels, balancedWeights } from "./affinities.ts";
+import { agglomerate, parseMergeFunction } from "./agglomerate.ts";
+import { connectedComponents, toDenseLabels, toUint64Labels } from "./labels.ts";
+import { readAffinities, writeHdf5 } from "./io.ts";
+import { segmentAffinities, sweepScores } from "./segment.ts";
+import { watershed } from "./watershed.ts";
+import { makeEmPhantom } from "../modalities/em/_phantom.ts";
+import { createMulberry32 } from "../../core/random.ts";
+import { FormatError } from "../../core/errors.ts";
+import { readCremi } from "../formats/hdf5/mod.ts";
+
+const THRESHOLDS = [0.1, 0.3, 0.5, 0.7, 0.9];
+
+function phantom(seed = 3) {
+  return makeEmPhantom({ shape: [12, 64, 64], seed });
+}
+
+function noisy(affs: Float32Array, amplitude: number, seed: number): Float32Array {
+  const rng = createMulberry32(seed);
+  const out = new Float32Array(affs.length);
+  for (let i = 0; i < affs.length; i++) {
+    out[i] = Math.min(1, Math.max(0, affs[i] + (rng() * 2 - 1) * amplitude));
+  }
+  return out;
+}
+
+Deno.test("affinitiesFromLabels() follows seg_to_affgraph: same non-background label, predecessor edges", () => {
+  // z=0: [1 1 / 0 2], z=1: [1 2 / 2 2]
+  const labels = Uint32Array.of(1, 1, 0, 2, 1, 2, 2, 2);
+  const affs = affinitiesFromLabels(labels, [2, 2, 2]);
+  assert.deepEqual([...affs.subarray(0, 8)], [0, 0, 0, 0, 1, 0, 0, 1]); // z
+  assert.deepEqual([...affs.subarray(8, 16)], [0, 0, 0, 0, 0, 0, 0, 1]); // y
+  assert.deepEqual([...affs.subarray(16, 24)], [0, 1, 0, 0, 0, 0, 0, 1]); // x
+});
+
+Deno.test("balancedWeights() gives both classes equal total weight (gunpowder BalanceLabels)", () => {
+  const t = Float32Array.of(1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+  const w = balancedWeights(t);
+  let pos = 0, neg = 0;
+  t.forEach((v, i) => v > 0.5 ? (pos += w[i]) : (neg += w[i]));
+  assert.ok(Math.abs(pos - neg) < 1e-6);
+  assert.ok(Math.abs(w[0] - 1 / (2 * 0.2)) < 1e-6);
+  assert.throws(() => balancedWeights(t, { clip: 0.7 }), RangeError);
+});
+
+Deno.test("watershed() follows steepest ascent to maxima and leaves low voxels as background", () => {
+  // 1×1×5 line: faces 0.9, 0.2, 0.8, 0.0 → basins {0,1}, {2,3}, voxel 4 alone has max 0 → background
+  const affs = new Float32Array(15);
+  affs.set([0, 0.9, 0.2, 0.8, 0], 10);
+  const f = watershed(affs, [1, 1, 5]);
+  assert.deepEqual([...f.data], [1, 1, 2, 2, 0]);
+  assert.equal(f.count, 2);
+  assert.deepEqual([...f.sizes], [1, 2, 2]);
+  assert.throws(() => watershed(affs, [1, 1, 4]), /3 × 1 × 1 × 4 = 12 values/);
+});
+
+Deno.test("agglomerate() merge functions: mean vs quantile on a mixed face", () => {
+  // fragments 1 | 2 along x, 4 rows; the 4 faces between them have affinities 0.9, 0.9, 0.9, 0.1
+  const shape = [1, 4, 2] as [number, number, number];
+  const frag = Uint32Array.of(1, 2, 1, 2, 1, 2, 1, 2);
+  const fragments = { data: frag, shape, count: 2, sizes: Float64Array.of(0, 4, 4) };
+  const affs = new Float32Array(24);
+  affs.set([0, 0.9, 0, 0.9, 0, 0.9, 0, 0.1], 16);
+  // mean 0.7 → score 0.3
+  const mean = [...agglomerate(affs, fragments, [0.29, 0.31], { mergeFunction: "mean" })];
+  assert.deepEqual(mean.map((l) => l.segments), [2, 1]);
+  // median (pivot ⌊50·4/100⌋+1 = 3rd value = 0.9, bin 230 centre 0.900390625) → score ≈ 0.0996
+  const median = [...agglomerate(affs, fragments, [0.099, 0.1], { mergeFunction: "quantile-50" })];
+  assert.deepEqual(median.map((l) => l.segments), [2, 1]);
+  // quantile 0 → 0.1's bin centre (25.5/256) → score ≈ 0.9004
+  const q0 = [...agglomerate(affs, fragments, [0.9, 0.901], { mergeFunction: "quantile-0" })];
+  assert.deepEqual(q0.map((l) => l.segments), [2, 1]);
+  assert.throws(() => parseMergeFunction("median"), /must be "mean"/);
+});
+
+Deno.test("agglomerate() merges shared edges: a chain merges in the order of its scores", () => {
+  // fragments 1 2 3 along x with faces 0.95 (1–2) and 0.6 (2–3)
+  const fragments = {
+    data: Uint32Array.of(1, 2, 3),
+    shape: [1, 1, 3] as [number, number, number],
+    count: 3,
+    sizes: Float64Array.of(0, 1, 1, 1),
+  };
+  const affs = new Float32Array(9);
+  affs.set([0, 0.95, 0.6], 6);
+  const levels = [...agglomerate(affs, fragments, [0.5, 0.01, 0.1])];
+  assert.deepEqual(levels.map((l) => l.threshold), [0.01, 0.1, 0.5]);
+  assert.deepEqual(levels.map((l) => l.segments), [3, 2, 1]);
+  assert.equal(levels[1].map[1], levels[1].map[2]);
+  assert.notEqual(levels[1].map[2], levels[1].map[3]);
+});
+
+Deno.test("correctness by construction: gt affinities → watershed + agglomeration recover the labels", () => {
+  const p = phantom();
+  const dense = toDenseLabels({ data: p.neuronIds, shape: p.shape });
+  assert.equal(dense.count, p.count);
+  const affs = affinitiesFromLabels(dense.data, p.shape);
+  for (const mergeFunction of ["mean", "quantile-50", "quantile-75", "quantile-85"]) {
+    const { scores } = sweepScores(affs, p.neuronIds, p.shape, {
+      thresholds: THRESHOLDS,
+      mergeFunction,
+    });
+    for (const s of scores) {
+      assert.ok(s.voiSum <= 0.01, `${mergeFunction} @${s.threshold}: VOI sum ${s.voiSum}`);
+      assert.ok(s.arand <= 0.01, `${mergeFunction} @${s.threshold}: ARAND ${s.arand}`);
+      assert.equal(s.segments, p.count);
+    }
+  }
+});
+
+Deno.test("correctness by construction: VOI grows with affinity noise", () => {
+  const p = phantom(5);
+  const dense = toDenseLabels({ data: p.neuronIds, shape: p.shape });
+  const affs = affinitiesFromLabels(dense.data, p.shape);
+  const voi = [0, 0.7, 0.9, 1.2].map((amplitude) => {
+    const { scores } = sweepScores(noisy(affs, amplitude, 11), dense.data, p.shape, {
+      thresholds: [0.5],
+    });
+    return scores[0].voiSum;
+  });
+  assert.ok(voi[0] <= 0.01, `no noise: ${voi[0]}`);
+  for (let i = 1; i < voi.length; i++) {
+    assert.ok(voi[i] > voi[i - 1], `VOI must grow with noise: ${voi.join(", ")}`);
+  }
+  assert.ok(voi[3] > 1, `heavy noise must break the segmentation: ${voi[3]}`);
+});
+
+Deno.test("uint64 ids stay exact: labels ≥ 2^53 → affinities → segments → HDF5 → readCremi", async () => {
+  const p = makeEmPhantom({ shape: [4, 32, 32], seed: 9 });
+  const dense = toDenseLabels({ data: p.neuronIds, shape: p.shape });
+  assert.ok([...dense.original].some((id) => id > 2n ** 53n));
+  const [seg] = segmentAffinities(affinitiesFromLabels(dense.data, p.shape), p.shape, {
+    thresholds: [0.5],
+  });
+  // each segment is one gt object: carry the gt uint64 id through the segment ids
+  const table = new BigUint64Array(seg.data.reduce((a, b) => Math.max(a, b), 0) + 1);
+  for (let i = 0; i < seg.data.length; i++) table[seg.data[i]] = dense.original[dense.data[i]];
+  const ids = toUint64Labels(seg.data, table);
+  assert.deepEqual(ids, p.neuronIds);
+  const dir = await Deno.makeTempDir({ prefix: "medprobe_segment_" });
+  try {
+    const path = `${dir}/seg.hdf`;
+    await writeHdf5(path, [
+      { name: "volumes/raw", data: p.raw, shape: p.shape, attributes: { resolution: [40, 4, 4] } },
+      { name: "volumes/labels/neuron_ids", data: ids, shape: p.shape },
+    ]);
+    const back = await readCremi(path);
+    assert.deepEqual(back.neuronIds!.data, p.neuronIds);
+    assert.deepEqual(back.resolutionNm, [40, 4, 4]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("readAffinities() names the file and dataset for missing, mis-shaped and out-of-range data", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "medprobe_segment_" });
+  try {
+    const good = `${dir}/affs.h5`;
+    const affs = new Float32Array(3 * 2 * 3 * 3).fill(0.5);
+    await writeHdf5(good, [{ name: "volumes/affinities", data: affs, shape: [3, 2, 3, 3] }]);
+    const read = await readAffinities(good);
+    assert.deepEqual(read.shape, [2, 3, 3]);
+    assert.equal(read.data[5], 0.5);
+    const check = async (fn: () => Promise<unknown>, pattern: RegExp) => {
+      const error = await fn().then(() => undefined, (e) => e);
+      assert.ok(error instanceof FormatError, String(error));
+      assert.match(error.message, pattern);
+      assert.ok(error.message.includes(good) || error.path === good);
+    };
+    await check(
+      () => readAffinities(good, "pred/affs"),
+      /"pred\/affs" must exist.*"volumes\/affinities"/,
+    );
+    await writeHdf5(good, [{ name: "volumes/affinities", data: affs, shape: [2, 3, 3, 3] }]);
+    await check(
+      () => readAffinities(good),
+      /shape must be \(3, z, y, x\): current shape is \(2, 3, 3, 3\)/,
+    );
+    affs[4] = 1.5;
+    await writeHdf5(good, [{ name: "volumes/affinities", data: affs, shape: [3, 2, 3, 3] }]);
+    await check(() => readAffinities(good), /in \[0, 1\]: current value at flat index 4 is 1.5/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("connectedComponents() splits objects a crop cuts in two", () => {
+  const cc = connectedComponents(Uint32Array.of(7, 0, 7, 7, 0, 7), [1, 2, 3]);
+  assert.deepEqual([...cc.data], [1, 0, 2, 1, 0, 2]);
+  assert.equal(cc.count, 2);
+});
