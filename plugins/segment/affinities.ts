@@ -75,7 +75,7 @@ export interface BalanceOptions {
  * import assert from "node:assert/strict";
  *
  * const w = balancedWeights(Float32Array.of(1, 0, 0, 0), { clip: 0 });
- * assert.deepEqual([...w], [2, 2 / 3, 2 / 3, 2 / 3]);
+ * assert.deepEqual([...w].map((v) => +v.toFixed(4)), [2, 0.6667, 0.6667, 0.6667]);
  * ```
  *
  * @param targets Targets in [0, 1] (affinities `[3, z, y, x]` or any layout).
