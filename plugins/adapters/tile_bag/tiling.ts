@@ -203,7 +203,7 @@ export interface TileGridJson {
   /** Format name. */
   format: "medprobe-tiles";
   /** Format version. */
-  format_version: 1;
+  formatVersion: 1;
   /** Slide id. */
   slide: string;
   /** Slide path. */
@@ -211,17 +211,17 @@ export interface TileGridJson {
   /** Level-0 size `[width, height]`. */
   size: [number, number];
   /** Level-0 µm/px of the slide. */
-  slide_mpp: number | null;
+  slideMpp: number | null;
   /** Level read. */
   level: number;
   /** Output µm/px. */
   mpp: number | null;
   /** Output tile side. */
-  tile_size: number;
+  tileSize: number;
   /** Side read at `level`. */
-  read_size: number;
+  readSize: number;
   /** Side in level-0 pixels. */
-  level0_size: number;
+  level0Size: number;
   /** `[x, y]` level-0 top-left corners. */
   coords: [number, number][];
   /** Tissue fraction per tile. */
@@ -238,16 +238,16 @@ export function tileGridToJson(
 ): TileGridJson {
   return {
     format: "medprobe-tiles",
-    format_version: 1,
+    formatVersion: 1,
     slide: slide.id,
     ...(slide.path ? { path: slide.path } : {}),
     size: [slide.width, slide.height],
-    slide_mpp: slide.mpp ?? null,
+    slideMpp: slide.mpp ?? null,
     level: grid.level,
     mpp: grid.mpp ?? null,
-    tile_size: grid.tileSize,
-    read_size: grid.readSize,
-    level0_size: grid.level0Size,
+    tileSize: grid.tileSize,
+    readSize: grid.readSize,
+    level0Size: grid.level0Size,
     coords: Array.from(grid.x, (x, i) => [x, grid.y[i]]),
     tissue: Array.from(grid.tissue, (f) => Math.round(f * 1e4) / 1e4),
     settings: { ...grid.settings, ...settings },
