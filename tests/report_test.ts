@@ -352,7 +352,7 @@ const EXPECTED_SPLEEN_TABLE = [
 ].join("\n");
 
 const EXPECTED_NIH_CSV = [
-  "dataset,task,head,encoder,encoder_id,pretrained,resolution,feature,runs," +
+  "dataset,task,head,encoder,encoder_id,pretrained,resolution,input,feature,setting,runs," +
   "auc,auc_ci_low,auc_ci_high,auc_std,accuracy,accuracy_ci_low,accuracy_ci_high,accuracy_std," +
   "precision,precision_ci_low,precision_ci_high,precision_std,recall,recall_ci_low,recall_ci_high,recall_std",
   ...NIH.map(([enc, res, ...ms]) =>
@@ -362,7 +362,9 @@ const EXPECTED_NIH_CSV = [
       enc,
       "true",
       res,
+      "",
       "cls",
+      "",
       "1",
       ...ms.map(([v, lo, hi]) => `${v},${lo},${hi},`),
     ].join(",")
@@ -383,15 +385,21 @@ Deno.test("writeReport() writes the report's tables, figures and page for a swee
     assert.deepEqual(result.skipped.map((s) => s.path), [`${root}/sweep/nih14/broken/result.json`]);
     assert.match(result.skipped[0].reason, /field "medprobeVersion"|field "schema"/);
     assert.deepEqual(result.files.map((f) => f.slice(out.length + 1)), [
+      "plots/radar__xray__xray_nih14__linear__auc.png",
       "plots/radar__xray__xray_nih14__linear__auc.svg",
+      "plots/resolution__ct_msd-spleen__decoder3d__dice.png",
       "plots/resolution__ct_msd-spleen__decoder3d__dice.svg",
+      "plots/resolution__xray_nih14__linear__auc.png",
       "plots/resolution__xray_nih14__linear__auc.svg",
       "report.html",
       "report.md",
       "results.csv",
       "runs.csv",
+      "tables.tex",
       "tables/ct_msd-spleen__decoder3d.csv",
+      "tables/ct_msd-spleen__decoder3d.tex",
       "tables/xray_nih14__linear.csv",
+      "tables/xray_nih14__linear.tex",
     ]);
 
     // --- Markdown: tables exactly, in dataset order, figures linked, notes present.
@@ -401,11 +409,12 @@ Deno.test("writeReport() writes the report's tables, figures and page for a swee
     assert.ok(md.indexOf("## ct/msd-spleen · decoder3d") < md.indexOf("## xray/nih14 · linear"));
     assert.match(
       md,
-      /^11 result records: 2 datasets, 3 encoders, 2 tables \(dataset × head\)\. medprobe 0\.1\.0\.$/m,
+      /^11 result records: 2 datasets, 3 encoders, 2 tables\. medprobe 0\.1\.0\.$/m,
     );
     assert.match(md, /Task multilabel, 14 labels, 6 runs\./);
     assert.match(md, /Task segmentation, 1 label, 5 runs\./);
-    assert.match(md, /No AUC in this table; the figure shows Dice\./);
+    // No metric asked for: each figure shows its table's primary metric, without a note.
+    assert.doesNotMatch(md, /No AUC in this table/);
     assert.match(
       md,
       /!\[AUC vs input resolution — xray\/nih14 · linear\]\(plots\/resolution__xray_nih14__linear__auc\.svg\)/,
@@ -443,18 +452,19 @@ Deno.test("writeReport() writes the report's tables, figures and page for a swee
       l.split(",")
     );
     const header = all[0];
-    assert.deepEqual(header.slice(9).filter((_, i) => i % 4 === 0), [
-      "auc",
-      "accuracy",
-      "precision",
-      "recall",
+    // With Dice among the columns, the segmentation order (the report's Table 10) leads.
+    assert.deepEqual(header.slice(11).filter((_, i) => i % 4 === 0), [
       "dice",
       "hd95",
+      "precision",
+      "recall",
+      "auc",
+      "accuracy",
     ]);
     assert.equal(all.length, 1 + 4 + 6);
     const col = (row: string[], name: string): string => row[header.indexOf(name)];
     const s224 = all[1];
-    assert.deepEqual(s224.slice(0, 9), [
+    assert.deepEqual(s224.slice(0, 11), [
       "ct/msd-spleen",
       "segmentation",
       "decoder3d",
@@ -462,7 +472,9 @@ Deno.test("writeReport() writes the report's tables, figures and page for a swee
       "dinov3-vits16",
       "true",
       "224",
+      "",
       "cls",
+      "",
       "2",
     ]);
     assert.ok(Math.abs(Number(col(s224, "dice")) - 0.8943) < 1e-12);
@@ -588,7 +600,8 @@ Deno.test("writeReport() warns about random weights and rejects empty inputs", a
 Deno.test("writeReport() draws a family radar over datasets, outward = better for VOI", async () => {
   const root = await Deno.makeTempDir({ prefix: "medprobe_report_" });
   try {
-    // EM: three CREMI volumes, lower-is-better metrics only (no AUC: the radar falls back to VOI split).
+    // EM: three CREMI volumes, lower-is-better metrics only (no AUC: the radar shows ARAND,
+    // the EM primary metric present).
     const records = ["a", "b", "c"].flatMap((v, i) =>
       (["dinov3-vits16", "dinov3-vitl16"] as const).map((encoder) =>
         makeRecord({
@@ -605,12 +618,12 @@ Deno.test("writeReport() draws a family radar over datasets, outward = better fo
       )
     );
     const { files } = await writeReport(records, root);
-    const radarFile = `${root}/plots/radar__em__voi-split.svg`;
+    const radarFile = `${root}/plots/radar__em__arand.svg`;
     assert.ok(files.includes(radarFile), files.join("\n"));
     const md = await Deno.readTextFile(`${root}/report.md`);
     assert.match(
       md,
-      /\*em: VOI split per dataset: each encoder at its lowest-VOI split resolution per dataset; outward is better \(axis reversed: lower is better\)\.\*/,
+      /\*em: ARAND per dataset: each encoder at its lowest-ARAND resolution per dataset; outward is better \(axis reversed: lower is better\)\.\*/,
     );
     assert.match(md, /\| Encoder \| Resolution \| VOI split ↓ \| ARAND ↓ \|\n/);
     assert.match(
@@ -647,8 +660,11 @@ Deno.test("medprobe report writes the report from run folders", async () => {
       from: "user",
     });
     assert.deepEqual(await listFiles(`${root}/out/plots`), [
+      "radar__xray__xray_nih14__linear__auc.png",
       "radar__xray__xray_nih14__linear__auc.svg",
+      "resolution__ct_msd-spleen__decoder3d__hd95.png",
       "resolution__ct_msd-spleen__decoder3d__hd95.svg",
+      "resolution__xray_nih14__linear__auc.png",
       "resolution__xray_nih14__linear__auc.svg",
     ]);
     const md = await Deno.readTextFile(`${root}/out/report.md`);

@@ -9,7 +9,13 @@
  */
 
 import { describeReport, describeTable, type ReportContent } from "./markdown.ts";
-import { findCommonFolder, formatRunsText, formatTableText, formatTableTitle } from "./tables.ts";
+import {
+  findCommonFolder,
+  formatRunsText,
+  formatTableText,
+  formatTableTitle,
+  type TableText,
+} from "./tables.ts";
 
 /**
  * Escapes text for HTML element content and double-quoted attributes.
@@ -50,6 +56,7 @@ p.caption { font-style: italic; }
 table { border-collapse: collapse; margin: .6rem 0 1rem; font-size: .88rem; }
 th, td { border: 1px solid #ddd; padding: .25rem .55rem; }
 th { background: #f4f6f8; text-align: left; }
+th.group { text-align: center; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 td.best { font-weight: 700; background: #eef6ee; }
 figure { margin: .8rem 0 1.4rem; }
@@ -67,8 +74,17 @@ function renderTable(
   rows: string[][],
   numericFrom: number,
   best?: boolean[][],
+  grouped?: TableText,
 ): string {
-  const head = `<tr>${header.map((h) => `<th>${escapeHtml(h)}</th>`).join("")}</tr>`;
+  let head = `<tr>${header.map((h) => `<th>${escapeHtml(h)}</th>`).join("")}</tr>`;
+  if (grouped?.groups) {
+    // Column groups (heads side by side): a spanning row, then the metric titles.
+    const labels = header.slice(0, numericFrom);
+    head = `<tr>${labels.map((h) => `<th rowspan="2">${escapeHtml(h)}</th>`).join("")}${
+      grouped.groups.map((g) => `<th colspan="${g.span}" class="group">${escapeHtml(g.title)}</th>`)
+        .join("")
+    }</tr>\n<tr>${grouped.columnTitles.map((h) => `<th>${escapeHtml(h)}</th>`).join("")}</tr>`;
+  }
   const body = rows.map((cells, i) =>
     `<tr>${
       cells.map((c, j) => {
@@ -109,19 +125,20 @@ export function renderHtmlReport(content: ReportContent): string {
     );
   }
   parts.push(`<p class="legend">${escapeHtml(d.legend)}</p>`);
-  content.tables.forEach((t, i) => {
+  content.layouts.forEach((t, i) => {
     const text = formatTableText(t, content.digits);
     parts.push(
       `<section id="table-${i + 1}">`,
-      `<h2>${escapeHtml(formatTableTitle(t))}</h2>`,
+      `<h2>${escapeHtml(t.title)}</h2>`,
       `<p class="meta">${escapeHtml(describeTable(t))}</p>`,
-      renderTable(text.header, text.rows, text.labelColumns, text.best),
+      renderTable(text.header, text.rows, text.labelColumns, text.best, text),
     );
-    for (const n of content.tableNotes.filter((n) => n.table === i)) {
-      parts.push(`<p class="meta">${escapeHtml(n.text)}</p>`);
+    for (const n of content.tableNotes.filter((n) => t.sources.includes(n.table))) {
+      const prefix = t.sources.length > 1 ? `${formatTableTitle(content.tables[n.table])}: ` : "";
+      parts.push(`<p class="meta">${escapeHtml(prefix + n.text)}</p>`);
     }
     content.figures.forEach((f, k) => {
-      if (f.kind === "resolution" && f.table === i) {
+      if (f.kind === "resolution" && f.table !== undefined && t.sources.includes(f.table)) {
         parts.push(renderFigure(f.svg, f.caption, `fig-${k + 1}`));
       }
     });

@@ -9,6 +9,7 @@
 
 import type { CollectedRecord, SkippedInput } from "./collect.ts";
 import type { RadarSkip } from "./plots.ts";
+import type { DisplayTable } from "./layout.ts";
 import type { SummaryTable } from "./summary.ts";
 import {
   findCommonFolder,
@@ -42,8 +43,10 @@ export interface ReportContent {
   records: CollectedRecord[];
   /** Invalid `result.json` files met in folders. */
   skipped: SkippedInput[];
-  /** The tables. */
+  /** The dataset × head tables. */
   tables: SummaryTable[];
+  /** The tables as printed (collections as one table, heads side by side). */
+  layouts: DisplayTable[];
   /** The figures. */
   figures: ReportFigure[];
   /** Task families without a radar chart, and why. */
@@ -54,8 +57,8 @@ export interface ReportContent {
   tableNotes: { table: number; text: string }[];
   /** Decimals in tables. */
   digits: number;
-  /** The requested figure metric. */
-  metric: string;
+  /** The requested figure metric (`undefined`: each table's primary metric). */
+  metric: string | undefined;
 }
 
 function plural(n: number, word: string): string {
@@ -76,23 +79,22 @@ export function describeReport(content: ReportContent): {
   return {
     summary: `${plural(recs.length, "result record")}: ${plural(datasets.size, "dataset")}, ${
       plural(encoders.size, "encoder")
-    }, ${plural(content.tables.length, "table")} (dataset × head). medprobe ${
-      versions.join(", ")
-    }.`,
+    }, ${plural(content.layouts.length, "table")}. medprobe ${versions.join(", ")}.`,
     randomWarning: random === 0
       ? null
       : `${random} of ${
         plural(recs.length, "record")
       } used encoder weights that are not pretrained (randomly initialised), marked "(random init)": ` +
         "their numbers show that the pipeline runs, not how good the encoder is.",
-    legend:
-      "Cells: value [95 % bootstrap CI]; mean ± std (n=k) where several runs (folds, seeds) " +
-      "share a row. ↓ marks lower-is-better metrics. Bold: best in its column.",
+    legend: "Cells: value [95 % bootstrap CI]; mean ± std (n=k) where runs that differ only by " +
+      "seed or fold share a row; ± std alone: the record's own spread over its folds. " +
+      "↓ marks lower-is-better metrics (best = lowest). Bold: best in its column.",
   };
 }
 
 /** Caption line under a table: task, label count and runs. */
-export function describeTable(table: SummaryTable): string {
+export function describeTable(table: SummaryTable | DisplayTable): string {
+  if ("caption" in table) return table.caption;
   const runs = table.rows.reduce((s, r) => s + r.records.length, 0);
   return `Task ${table.task}, ${plural(table.labels.length, "label")}, ${plural(runs, "run")}.`;
 }
@@ -103,19 +105,18 @@ export function renderMarkdownReport(content: ReportContent): string {
   const out: string[] = [`# ${content.title}`, "", d.summary, ""];
   if (d.randomWarning) out.push(`> **Random weights.** ${d.randomWarning}`, "");
   out.push(d.legend, "");
-  content.tables.forEach((t, i) => {
-    out.push(
-      `## ${formatTableTitle(t)}`,
-      "",
-      describeTable(t),
-      "",
-      renderMarkdownTable(t, content.digits),
-    );
-    for (const n of content.tableNotes.filter((n) => n.table === i)) out.push(n.text, "");
-    for (const f of content.figures.filter((f) => f.kind === "resolution" && f.table === i)) {
-      out.push(`![${f.title}](${f.file})`, "", `*${f.caption}*`, "");
+  for (const t of content.layouts) {
+    out.push(`## ${t.title}`, "", describeTable(t), "", renderMarkdownTable(t, content.digits));
+    const notes = content.tableNotes.filter((n) => t.sources.includes(n.table));
+    for (const n of notes) {
+      const prefix = t.sources.length > 1 ? `${formatTableTitle(content.tables[n.table])}: ` : "";
+      out.push(`${prefix}${n.text}`, "");
     }
-  });
+    const figures = content.figures.filter((f) =>
+      f.kind === "resolution" && f.table !== undefined && t.sources.includes(f.table)
+    );
+    for (const f of figures) out.push(`![${f.title}](${f.file})`, "", `*${f.caption}*`, "");
+  }
   const radars = content.figures.filter((f) => f.kind === "radar");
   if (radars.length > 0 || content.radarSkipped.length > 0) {
     out.push("## Radar charts by task family", "");

@@ -1,9 +1,11 @@
 /**
  * `medprobe report`: aggregates result records into the report's tables
- * (Markdown and CSV, one per dataset × head, rows = encoder × resolution,
- * `value [CI]` cells), SVG figures (metric vs input resolution with one line
- * per encoder, and a radar chart per task family) and one self-contained
- * HTML page.
+ * (Markdown, LaTeX and CSV; rows = encoder × resolution × input channels,
+ * `value [CI]` cells, runs that differ only by seed as `mean ± std (n=k)`),
+ * laid out as the report prints them (the MSD tasks as columns of one table
+ * with their mean, linear probe and k-NN side by side), SVG and 300-dpi PNG
+ * figures (metric vs input resolution with one line per encoder, and a
+ * radar chart per task family) and one self-contained HTML page.
  *
  * Files written under the output folder:
  *
@@ -11,11 +13,12 @@
  * |---|---|
  * | `report.md` | the tables, figure links, radar charts, runs |
  * | `report.html` | the same page, figures inline, no scripts, no external fetches |
- * | `results.csv` | every table row, full-precision values, CI ends, std |
+ * | `results.csv` | every dataset × head row, full-precision values, CI ends, std |
  * | `runs.csv` | one line per record: source, encoder, seed, fold, samples, failures, versions |
- * | `tables/<dataset>__<head>.csv` | each table alone |
- * | `plots/resolution__<dataset>__<head>__<metric>.svg` | metric vs resolution |
- * | `plots/radar__<family>[__<dataset>__<head>]__<metric>.svg` | radar charts |
+ * | `tables/<dataset>__<head>.csv` | each dataset × head table alone |
+ * | `tables.tex`, `tables/<table>.tex` | the printed tables as LaTeX (booktabs) |
+ * | `plots/resolution__<dataset>__<head>__<metric>.svg` (`.png`) | metric vs resolution |
+ * | `plots/radar__<family>[__<dataset>__<head>]__<metric>.svg` (`.png`) | radar charts |
  *
  * @example Writing a report from a folder of runs
  * ```ts ignore
@@ -47,16 +50,28 @@ import {
   type SummaryTable,
 } from "./summary.ts";
 import { formatTableTitle, renderRunsCsv, renderTablesCsv, summarizeRuns } from "./tables.ts";
+import { layoutTables } from "./layout.ts";
+import { renderLatexTable, renderLatexTables } from "./latex.ts";
+import { renderSvgToPng } from "./png.ts";
 
 export { collectRecords, readRecordFile, RESULT_FILE_NAME } from "./collect.ts";
 export type { CollectedRecord, CollectOptions, CollectResult, SkippedInput } from "./collect.ts";
 export {
+  BOUNDED_METRICS,
+  choosePrimaryMetric,
   formatEncoderName,
   formatMetricName,
+  isBoundedMetric,
   isHigherBetter,
   LOWER_IS_BETTER,
+  PRIMARY_METRICS,
   summarizeRecords,
 } from "./summary.ts";
+export { getCollection, layoutTables, MSD_TASK_NAMES } from "./layout.ts";
+export type { DisplayCell, DisplayColumn, DisplayRow, DisplayTable } from "./layout.ts";
+export { escapeLatex, renderLatexTable, renderLatexTables } from "./latex.ts";
+export { PRINT_DPI, renderSvgToPng } from "./png.ts";
+export type { PngOptions, PngResult } from "./png.ts";
 export type { EncoderKey, MetricCell, ResolutionKey, SummaryRow, SummaryTable } from "./summary.ts";
 export { formatCell, formatNumber, renderMarkdownTable, renderTablesCsv } from "./tables.ts";
 export type { RadarChart, RadarSkip } from "./plots.ts";
@@ -69,9 +84,10 @@ export type { ReportContent, ReportFigure } from "./markdown.ts";
 /** Options of {@linkcode writeReport}. */
 export interface ReportOptions {
   /**
-   * Metric drawn in the figures; a table (or task family) without it uses
-   * its first metric column instead, and the report says so.
-   * @default {"auc"}
+   * Metric drawn in the figures. Without it each figure shows its table's
+   * primary metric (AUC for classification, Dice for segmentation, VOI sum
+   * for EM); a table without the requested metric falls back to its primary
+   * one, and the report says so.
    */
   metric?: string;
   /**
@@ -90,6 +106,12 @@ export interface ReportOptions {
    * @default {false}
    */
   strict?: boolean;
+  /**
+   * Also write every figure as PNG (`plots/*.png`) at this resolution in
+   * dots per inch; `0` writes SVG only.
+   * @default {300}
+   */
+  pngDpi?: number;
 }
 
 /** What {@linkcode writeReport} wrote. */
@@ -124,7 +146,7 @@ export async function buildReportContent(
   skipped: readonly SkippedInput[] = [],
   options: ReportOptions = {},
 ): Promise<ReportContent> {
-  const metric = options.metric ?? "auc";
+  const metric = options.metric;
   const digits = options.digits ?? 3;
   if (!Number.isInteger(digits) || digits < 0 || digits > 10) {
     throw new RangeError(
@@ -150,7 +172,7 @@ export async function buildReportContent(
       });
       continue;
     }
-    if (m !== metric) {
+    if (metric !== undefined && m !== metric) {
       tableNotes.push({
         table: i,
         text: `No ${formatMetricName(metric)} in this table; the figure shows ${
@@ -159,6 +181,7 @@ export async function buildReportContent(
       });
     }
     const encoders = new Set(t.rows.map((r) => r.encoder.label)).size;
+    const averaged = t.rows.some((r) => (r.metrics[m]?.n ?? 0) > 1);
     figures.push({
       kind: "resolution",
       file: `plots/resolution__${tableSlug(t)}__${slugify(m)}.svg`,
@@ -166,7 +189,8 @@ export async function buildReportContent(
       caption:
         `${formatMetricName(m)}${isHigherBetter(m) ? "" : " (lower is better)"} against input ` +
         `resolution on ${formatTableTitle(t)}, one line per encoder (${encoders}); bars: 95 % ` +
-        "bootstrap CI where the record has one.",
+        "bootstrap CI where the record has one" +
+        (averaged ? ", ± std where a point is the mean over runs (seeds, folds)." : "."),
       svg: await renderVegaLiteSvg(spec),
       table: i,
     });
@@ -189,6 +213,7 @@ export async function buildReportContent(
     records: [...records],
     skipped: [...skipped],
     tables,
+    layouts: layoutTables(tables),
     figures,
     radarSkipped: radar.skipped,
     runs: summarizeRuns(records),
@@ -267,7 +292,20 @@ export async function writeReport(
   await write("results.csv", renderTablesCsv(content.tables));
   await write("runs.csv", renderRunsCsv(content.runs));
   for (const t of content.tables) await write(`tables/${tableSlug(t)}.csv`, renderTablesCsv([t]));
-  for (const f of content.figures) await write(f.file, f.svg);
+  await write("tables.tex", renderLatexTables(content.layouts, content.digits));
+  for (const t of content.layouts) {
+    await write(`tables/${t.slug}.tex`, renderLatexTable(t, content.digits));
+  }
+  const dpi = options.pngDpi ?? 300;
+  for (const f of content.figures) {
+    await write(f.file, f.svg);
+    if (dpi > 0) {
+      const { png } = await renderSvgToPng(f.svg, { dpi });
+      const path = `${out}/${f.file.replace(/\.svg$/, ".png")}`;
+      await Deno.writeFile(path, png);
+      written.push(path);
+    }
+  }
   return {
     files: written.sort(),
     records: records.length,

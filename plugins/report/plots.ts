@@ -14,10 +14,14 @@ import * as vega from "vega";
 import * as vegaLite from "vega-lite";
 import type { TopLevelSpec } from "vega-lite";
 import {
+  choosePrimaryMetric,
   compareEncoders,
   type EncoderKey,
+  formatChannels,
   formatMetricName,
+  isBoundedMetric,
   isHigherBetter,
+  sortMetrics,
   type SummaryRow,
   type SummaryTable,
 } from "./summary.ts";
@@ -51,10 +55,13 @@ export function assignEncoderColors(tables: readonly SummaryTable[]): Map<string
   return new Map(ordered.map((k, i) => [k.label, PALETTE[i % PALETTE.length]]));
 }
 
-/** Picks the metric a figure of a table shows: the requested one when present, else the first column. */
-export function chooseTableMetric(table: SummaryTable, metric: string): string | null {
-  if (table.metrics.includes(metric)) return metric;
-  return table.metrics[0] ?? null;
+/**
+ * Picks the metric a figure of a table shows: the requested one when
+ * present, else the table's primary metric (AUC, Dice, VOI sum...: see
+ * `choosePrimaryMetric`).
+ */
+export function chooseTableMetric(table: SummaryTable, metric?: string): string | null {
+  return choosePrimaryMetric(table.metrics, metric);
 }
 
 function encodersOf(rows: readonly SummaryRow[]): EncoderKey[] {
@@ -69,41 +76,104 @@ function metricAxisTitle(metric: string): string {
     : `${formatMetricName(metric)} (lower is better)`;
 }
 
+/** Lower and upper limits a metric's values can take (`[0, 1]`, `[0, Infinity]` for distances). */
+export function metricBounds(metric: string): [number, number] {
+  return isBoundedMetric(metric) ? [0, 1] : [0, Infinity];
+}
+
+/**
+ * The y domain of a figure: the data (values and bar ends) padded by 8 %
+ * of their span, then clamped to the metric's bounds so a bounded metric
+ * never shows a tick below 0 or above 1.
+ *
+ * @example AUC near 1 stays within [0, 1]
+ * ```ts
+ * import { computeValueDomain } from "./plots.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const [lo, hi] = computeValueDomain([0.9, 0.99, 1], "auc");
+ * assert.ok(lo < 0.9 && hi === 1);
+ * ```
+ */
+export function computeValueDomain(values: readonly number[], metric: string): [number, number] {
+  const [min, max] = metricBounds(metric);
+  let lo = Math.min(...values);
+  let hi = Math.max(...values);
+  const span = hi - lo || Math.abs(hi) * 0.1 || 0.1;
+  lo = Math.max(min, lo - 0.08 * span);
+  hi = Math.min(max, hi + 0.08 * span);
+  if (!(hi > lo)) hi = lo + (span || 1);
+  return [Number(lo.toPrecision(12)), Number(hi.toPrecision(12))];
+}
+
 /**
  * Builds the Vega-Lite spec of the report's Figure 1 for one table: the
- * metric against input resolution, one line (with points) per encoder, 95 %
- * CI bars where the record has one, feature kinds as dash patterns when
- * they vary. Returns `null` when the table has fewer than two resolutions
- * with a value.
+ * metric against input resolution on a quantitative axis (points on their
+ * resolution's tick; rectangles at the geometric mean of their sides), one
+ * line (with points) per encoder, bars for the 95 % CI where the record has
+ * one or ± std where the row averages several runs (seeds), input channels,
+ * features and settings as dash patterns when they vary. The y axis is
+ * bounded by the metric's range ([0, 1] for AUC, Dice...), the legend is
+ * never truncated. Returns `null` when fewer than two resolutions have a
+ * value (native-resolution rows have no place on the axis and are left
+ * out).
  */
 export function buildResolutionSpec(
   table: SummaryTable,
   metric: string,
   colors: ReadonlyMap<string, string>,
 ): TopLevelSpec | null {
-  const rows = table.rows.filter((r) => (r.metrics[metric]?.value ?? null) !== null);
+  const rows = table.rows.filter((r) =>
+    (r.metrics[metric]?.value ?? null) !== null && Number.isFinite(r.resolution.size)
+  );
   const resolutions = [...new Map(rows.map((r) => [r.resolution.label, r.resolution])).values()]
     .sort((a, b) => a.size - b.size || (a.label < b.label ? -1 : 1));
   if (resolutions.length < 2) return null;
   const encoders = encodersOf(rows);
+  const variantOf = (r: SummaryRow): string =>
+    [
+      r.channels === null ? "" : formatChannels(r.channels),
+      table.featureVaries ? r.feature : "",
+      r.setting,
+    ].filter(Boolean).join(", ");
+  const variants = new Set(rows.map(variantOf));
   const values = rows.map((r) => {
     const c = r.metrics[metric];
+    const std = c.n > 1 && c.std !== null;
     return {
       encoder: r.encoder.label,
-      feature: r.feature,
+      variant: variantOf(r) || "–",
+      series: `${r.encoder.label}|${variantOf(r)}`,
       resolution: r.resolution.label,
+      size: r.resolution.size,
       value: c.value,
-      low: c.low,
-      high: c.high,
+      low: std ? c.value! - c.std! : c.low,
+      high: std ? c.value! + c.std! : c.high,
     };
   });
+  const extent = values.flatMap((v) => [v.value, v.low, v.high])
+    .filter((x): x is number => typeof x === "number" && Number.isFinite(x));
+  const yDomain = computeValueDomain(extent, metric);
+  const sizes = resolutions.map((r) => r.size);
+  const xSpan = sizes[sizes.length - 1] - sizes[0];
+  const xDomain = [sizes[0] - 0.06 * xSpan, sizes[sizes.length - 1] + 0.06 * xSpan];
+  const labelExpr = resolutions.reduceRight(
+    (acc, r) => `abs(datum.value - ${r.size}) < 1e-6 ? ${JSON.stringify(r.label)} : ${acc}`,
+    "''",
+  );
   const title = metricAxisTitle(metric);
   const x = {
-    field: "resolution",
-    type: "ordinal" as const,
-    sort: resolutions.map((r) => r.label),
+    field: "size",
+    type: "quantitative" as const,
     title: "Input resolution (px)",
-    axis: { labelAngle: 0 },
+    scale: { domain: xDomain, nice: false, zero: false },
+    axis: { values: sizes, labelExpr, labelAngle: 0, grid: true, labelOverlap: false },
+  };
+  const y = {
+    field: "value",
+    type: "quantitative" as const,
+    title,
+    scale: { domain: yDomain, nice: false, zero: false },
   };
   const color = {
     field: "encoder",
@@ -114,10 +184,24 @@ export function buildResolutionSpec(
       domain: encoders.map((e) => e.label),
       range: encoders.map((e) => colors.get(e.label) ?? PALETTE[0]),
     },
+    legend: { labelLimit: 0, titleLimit: 0 },
   };
-  const dash = table.featureVaries
-    ? { strokeDash: { field: "feature", type: "nominal" as const, title: "Feature" } }
+  const variantTitle = [
+    table.hasChannels ? "Input" : "",
+    table.featureVaries ? "Feature" : "",
+    table.settingVaries ? "Setting" : "",
+  ].filter(Boolean).join(", ");
+  const dash = variants.size > 1
+    ? {
+      strokeDash: {
+        field: "variant",
+        type: "nominal" as const,
+        title: variantTitle,
+        legend: { labelLimit: 0, titleLimit: 0 },
+      },
+    }
     : {};
+  const barTitle = rows.some((r) => r.metrics[metric].n > 1) ? "± std over runs" : "95 % CI";
   return {
     title: {
       text: `${formatMetricName(metric)} vs input resolution`,
@@ -126,41 +210,38 @@ export function buildResolutionSpec(
     width: 420,
     height: 260,
     background: "white",
+    padding: 8,
+    autosize: { type: "pad" },
     data: { values },
-    // Encoders side by side around each resolution so CI bars do not overlap.
-    encoding: {
-      x,
-      xOffset: {
-        field: "encoder",
-        type: "nominal" as const,
-        sort: encoders.map((e) => e.label),
-        scale: { paddingOuter: 1 },
-      },
-      color,
-    },
+    encoding: { x, color, detail: { field: "series", type: "nominal" as const } },
     layer: [
       {
         name: "ci",
+        description: barTitle,
         transform: [{ filter: "datum.low != null && datum.high != null" }],
         mark: { type: "rule", opacity: 0.7, strokeWidth: 1.5 },
         encoding: {
-          y: { field: "low", type: "quantitative", title, scale: { zero: false } },
+          y: { field: "low", type: "quantitative", title, scale: y.scale },
           y2: { field: "high" },
-          ...dash,
         },
       },
       {
         name: SERIES_MARK_NAME,
         mark: { type: "line", strokeWidth: 2 },
-        encoding: { y: { field: "value", type: "quantitative", title }, ...dash },
+        encoding: { y, ...dash, order: { field: "size", type: "quantitative" } },
       },
       {
         name: "points",
         mark: { type: "point", filled: true, size: 40, opacity: 1 },
-        encoding: { y: { field: "value", type: "quantitative", title } },
+        encoding: { y },
       },
     ],
-    config: { font: "sans-serif", legend: { symbolOpacity: 1 } },
+    config: {
+      font: "sans-serif",
+      legend: { symbolOpacity: 1, labelLimit: 0, titleLimit: 0 },
+      axis: { labelLimit: 0, titleLimit: 0 },
+      title: { limit: 0, subtitleLimit: 0 } as Record<string, unknown>,
+    },
   } as TopLevelSpec;
 }
 
@@ -220,7 +301,7 @@ function bestRowOf(rows: readonly SummaryRow[], label: string, metric: string): 
  */
 export function planRadarCharts(
   tables: readonly SummaryTable[],
-  metric: string,
+  metric: string | undefined,
   colors: ReadonlyMap<string, string>,
 ): { charts: RadarChart[]; skipped: RadarSkip[] } {
   const charts: RadarChart[] = [];
@@ -228,9 +309,9 @@ export function planRadarCharts(
   const families = [...new Set(tables.map((t) => t.family))];
   for (const family of families) {
     const inFamily = tables.filter((t) => t.family === family);
-    const m = inFamily.some((t) => t.metrics.includes(metric))
+    const m = metric !== undefined && inFamily.some((t) => t.metrics.includes(metric))
       ? metric
-      : chooseTableMetric(inFamily[0], metric);
+      : choosePrimaryMetric(sortMetrics(inFamily.flatMap((t) => t.metrics)));
     const used = m === null ? [] : inFamily.filter((t) => t.metrics.includes(m));
     if (m === null || used.length === 0) {
       skipped.push({ family, reason: "no metric to draw" });
@@ -309,8 +390,24 @@ function niceStep(span: number): number {
   return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 2.5 ? 2.5 : f <= 5 ? 5 : 10) * p;
 }
 
-/** Radial domain and ring values of a radar: nice steps around the data, about four rings. */
-export function computeRadarTicks(values: readonly number[]): number[] {
+/**
+ * Radial domain and ring values of a radar: nice steps around the data,
+ * about four rings, none outside `bounds` (a bounded metric such as AUC
+ * never gets a ring below 0 or above 1).
+ *
+ * @example AUC rings stay within [0, 1]
+ * ```ts
+ * import { computeRadarTicks } from "./plots.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const ticks = computeRadarTicks([0.05, 0.9], [0, 1]);
+ * assert.ok(ticks[0] >= 0 && ticks[ticks.length - 1] <= 1);
+ * ```
+ */
+export function computeRadarTicks(
+  values: readonly number[],
+  bounds: readonly [number, number] = [-Infinity, Infinity],
+): number[] {
   let lo = Math.min(...values);
   let hi = Math.max(...values);
   if (!(hi > lo)) {
@@ -325,7 +422,9 @@ export function computeRadarTicks(values: readonly number[]): number[] {
     ticks.push(Number((start + i * step).toPrecision(12)));
     if (start + i * step >= hi - step * 1e-6) break;
   }
-  return ticks;
+  const eps = step * 1e-6;
+  const inside = ticks.filter((t) => t >= bounds[0] - eps && t <= bounds[1] + eps);
+  return inside.length >= 2 ? inside : ticks.slice(0, 2).map((t) => Math.max(bounds[0], t));
 }
 
 /**
@@ -340,7 +439,7 @@ export function buildRadarSpec(chart: RadarChart): vega.Spec {
   const n = chart.axes.length;
   const angle = (i: number): number => -Math.PI / 2 + (2 * Math.PI * i) / n;
   const all = chart.series.flatMap((s) => s.values).filter((v): v is number => v !== null);
-  const ticks = computeRadarTicks(all.length ? all : [0, 1]);
+  const ticks = computeRadarTicks(all.length ? all : [0, 1], metricBounds(chart.metric));
   const domain = [ticks[0], ticks[ticks.length - 1]];
   const inner = radius * 0.15;
   const range = isHigherBetter(chart.metric) ? [inner, radius] : [radius, inner];
@@ -388,6 +487,8 @@ export function buildRadarSpec(chart: RadarChart): vega.Spec {
       title: "Encoder",
       orient: "right",
       symbolType: "circle",
+      labelLimit: 0,
+      titleLimit: 0,
     }],
     marks: [{
       type: "group",

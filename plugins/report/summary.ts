@@ -1,9 +1,10 @@
 // This module is browser compatible.
 /**
  * Turning result records into report tables: one table per dataset × head,
- * one row per encoder × resolution (× feature when it varies), one column per
- * macro metric. Several records landing on the same row (folds, seeds,
- * repeated runs) are averaged and reported as mean ± std with their count.
+ * one row per encoder × resolution (× input channels, feature and other
+ * protocol settings when they vary), one column per macro metric. Records
+ * that differ only by seed or fold land on the same row and are averaged
+ * and reported as mean ± std with their count.
  *
  * @module
  */
@@ -21,10 +22,47 @@ export const LOWER_IS_BETTER: ReadonlySet<string> = new Set([
   "assd",
   "voi-split",
   "voi-merge",
+  "voi-sum",
   "voi",
   "arand",
   "cremi-score",
 ]);
+
+/**
+ * Metrics whose values lie in [0, 1] (probabilities, rates, overlaps, Rand
+ * error): figures bound their axes to that interval. Distances and
+ * variation of information are bounded below by 0 only.
+ */
+export const BOUNDED_METRICS: ReadonlySet<string> = new Set([
+  "auc",
+  "accuracy",
+  "balanced-accuracy",
+  "precision",
+  "recall",
+  "specificity",
+  "f1",
+  "average-precision",
+  "subset-accuracy",
+  "dice",
+  "iou",
+  "voxel-precision",
+  "voxel-recall",
+  "arand",
+]);
+
+/**
+ * The metric a table or figure shows first when none is asked for: AUC for
+ * classification, Dice for segmentation, VOI sum / CREMI score / ARAND for
+ * EM instance segmentation, in this order of preference.
+ */
+export const PRIMARY_METRICS: readonly string[] = [
+  "auc",
+  "dice",
+  "voi-sum",
+  "cremi-score",
+  "voi",
+  "arand",
+];
 
 /** Column order of well-known metrics; others follow alphabetically. */
 export const METRIC_ORDER: readonly string[] = [
@@ -46,9 +84,26 @@ export const METRIC_ORDER: readonly string[] = [
   "assd",
   "voi-split",
   "voi-merge",
+  "voi-sum",
   "voi",
   "arand",
   "cremi-score",
+];
+
+/**
+ * Column order of segmentation tables (the report's Table 10: Dice, HD95,
+ * precision, recall), used when a table holds Dice.
+ */
+export const SEGMENTATION_METRIC_ORDER: readonly string[] = [
+  "dice",
+  "iou",
+  "hd95",
+  "hd",
+  "assd",
+  "precision",
+  "recall",
+  "voxel-precision",
+  "voxel-recall",
 ];
 
 const METRIC_LABELS: Record<string, string> = {
@@ -70,6 +125,7 @@ const METRIC_LABELS: Record<string, string> = {
   assd: "ASSD",
   "voi-split": "VOI split",
   "voi-merge": "VOI merge",
+  "voi-sum": "VOI sum",
   voi: "VOI",
   arand: "ARAND",
   "cremi-score": "CREMI score",
@@ -123,11 +179,56 @@ export function formatMetricName(metric: string): string {
  * ```
  */
 export function sortMetrics(metrics: Iterable<string>): string[] {
+  const names = [...new Set(metrics)];
+  const segmentation = names.includes("dice");
   const rank = (m: string): number => {
+    if (segmentation) {
+      const j = SEGMENTATION_METRIC_ORDER.indexOf(m);
+      if (j >= 0) return j - SEGMENTATION_METRIC_ORDER.length;
+    }
     const i = METRIC_ORDER.indexOf(m);
     return i < 0 ? METRIC_ORDER.length : i;
   };
-  return [...new Set(metrics)].sort((a, b) => rank(a) - rank(b) || compareText(a, b));
+  return names.sort((a, b) => rank(a) - rank(b) || compareText(a, b));
+}
+
+/**
+ * Whether the metric's values lie in [0, 1] ({@linkcode BOUNDED_METRICS}).
+ *
+ * @example Bounds
+ * ```ts
+ * import { isBoundedMetric } from "./summary.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(isBoundedMetric("auc"), true);
+ * assert.equal(isBoundedMetric("hd95"), false);
+ * ```
+ */
+export function isBoundedMetric(metric: string): boolean {
+  return BOUNDED_METRICS.has(metric);
+}
+
+/**
+ * The metric to show of a list of columns: `requested` when present, else
+ * the first of {@linkcode PRIMARY_METRICS} present (AUC, Dice, VOI sum...),
+ * else the first column; `null` for an empty list.
+ *
+ * @example Dice for a segmentation table, AUC for a classification one
+ * ```ts
+ * import { choosePrimaryMetric } from "./summary.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(choosePrimaryMetric(["precision", "recall", "dice", "hd95"]), "dice");
+ * assert.equal(choosePrimaryMetric(["auc", "accuracy"], "accuracy"), "accuracy");
+ * assert.equal(choosePrimaryMetric(["auc", "accuracy"], "dice"), "auc");
+ * ```
+ */
+export function choosePrimaryMetric(
+  metrics: readonly string[],
+  requested?: string,
+): string | null {
+  if (requested !== undefined && metrics.includes(requested)) return requested;
+  return PRIMARY_METRICS.find((m) => metrics.includes(m)) ?? metrics[0] ?? null;
 }
 
 const DINOV3_SIZES: readonly [RegExp, string, number][] = [
@@ -235,7 +336,11 @@ export interface MetricCell {
   low: number | null;
   /** Upper end of the 95 % CI (single-record rows only). */
   high: number | null;
-  /** Standard deviation: the record's own (`std`) or over the row's records. */
+  /**
+   * Standard deviation: over the row's records (seeds, folds written as
+   * separate records) or the record's own over its folds; `null` when it
+   * would rest on a single value (one fold, one seed).
+   */
   std: number | null;
   /** Records the value is aggregated over. */
   n: number;
@@ -249,9 +354,19 @@ export interface SummaryRow {
   resolution: ResolutionKey;
   /** Feature kind (`"cls"`, `"cls+mean"`...). */
   feature: string;
+  /** Input channels (`"ct"`, `"pet"`, `"ct+pet"`) when the records say (`protocol.channels`). */
+  channels: string | null;
+  /**
+   * The protocol settings that set this row apart from the table's other
+   * rows beyond encoder, resolution, feature and channels (`"epochs=300"`);
+   * `""` when none.
+   */
+  setting: string;
+  /** Identity of the row across tables of one dataset (heads side by side). */
+  key: string;
   /** Metric name → cell (only metrics some record of the row has). */
   metrics: Record<string, MetricCell>;
-  /** The records behind the row. */
+  /** The records behind the row: runs that differ only by seed or fold. */
   records: CollectedRecord[];
 }
 
@@ -271,7 +386,11 @@ export interface SummaryTable {
   labels: string[];
   /** Whether rows differ in feature kind (then the feature is a column). */
   featureVaries: boolean;
-  /** Rows in display order: encoder, then resolution, then feature. */
+  /** Whether some row has input channels (then an "Input" column). */
+  hasChannels: boolean;
+  /** Whether rows differ in other protocol settings (then a "Setting" column). */
+  settingVaries: boolean;
+  /** Rows in display order: encoder, then resolution, then input, feature and setting. */
   rows: SummaryRow[];
 }
 
@@ -279,20 +398,64 @@ function finite(v: number | null | undefined): number | null {
   return typeof v === "number" && Number.isFinite(v) ? v : null;
 }
 
-/** Aggregates the metric values of one row's records into one cell. */
-export function aggregateCell(values: readonly (MetricValue | undefined)[]): MetricCell {
-  const present = values.filter((v): v is MetricValue => v !== undefined);
+/**
+ * Protocol keys that do not set a row apart: runs differing only in these
+ * are the same experiment repeated, and share a row as mean ± std. The
+ * resolution, feature and channels are row columns of their own.
+ */
+export const ROW_IGNORED_PROTOCOL_KEYS: ReadonlySet<string> = new Set([
+  "seed",
+  "fold",
+  "resolution",
+  "feature",
+  "channels",
+  "foldsFile",
+  "splitFile",
+  "notes",
+]);
+
+/**
+ * How many runs a record's own `std` rests on: its fold list, else
+ * `protocol.runFolds`, else `null` (unknown).
+ */
+export function countRecordRuns(record: ResultRecord): number | null {
+  if (Array.isArray(record.folds)) return record.folds.length;
+  const runFolds = record.protocol.runFolds;
+  return typeof runFolds === "number" ? runFolds : null;
+}
+
+/**
+ * Aggregates the metric values of one row's records into one cell: one
+ * record keeps its value, CI and own std (dropped when `runs[0]` says it
+ * rests on one run, or when it is 0 with one valid count); several records
+ * give their mean and sample standard deviation.
+ *
+ * @example Two seeds; one fold
+ * ```ts
+ * import { aggregateCell } from "./summary.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const two = aggregateCell([{ value: 0.8 }, { value: 0.9 }]);
+ * assert.ok(Math.abs(two.value! - 0.85) < 1e-12 && two.n === 2);
+ * assert.equal(aggregateCell([{ value: 0.8, std: 0, validCount: 1 }]).std, null);
+ * assert.equal(aggregateCell([{ value: 0.8, std: 0.01 }], [1]).std, null);
+ * assert.equal(aggregateCell([{ value: 0.8, std: 0.01 }], [5]).std, 0.01);
+ * ```
+ */
+export function aggregateCell(
+  values: readonly (MetricValue | undefined)[],
+  runs: readonly (number | null)[] = [],
+): MetricCell {
+  const present = values.map((v, i) => ({ v, runs: runs[i] ?? null }))
+    .filter((x): x is { v: MetricValue; runs: number | null } => x.v !== undefined);
   if (present.length === 1) {
-    const v = present[0];
-    return {
-      value: finite(v.value),
-      low: finite(v.ci?.low),
-      high: finite(v.ci?.high),
-      std: finite(v.std),
-      n: 1,
-    };
+    const { v, runs: r } = present[0];
+    let std = finite(v.std);
+    if (r !== null && r <= 1) std = null;
+    if (std === 0 && (v.validCount ?? 0) <= 1) std = null;
+    return { value: finite(v.value), low: finite(v.ci?.low), high: finite(v.ci?.high), std, n: 1 };
   }
-  const xs = present.map((v) => finite(v.value)).filter((x): x is number => x !== null);
+  const xs = present.map((x) => finite(x.v.value)).filter((x): x is number => x !== null);
   if (xs.length === 0) return { value: null, low: null, high: null, std: null, n: present.length };
   const mean = xs.reduce((s, x) => s + x, 0) / xs.length;
   const std = xs.length > 1
@@ -308,8 +471,84 @@ export function getFamily(dataset: string): string {
 }
 
 /**
+ * The input channels of a record (`protocol.channels`, lower case, `"+"`
+ * joined when a list), or `null` when it does not say.
+ */
+export function getChannels(record: ResultRecord): string | null {
+  const c = record.protocol.channels;
+  if (typeof c === "string" && c !== "") return c.toLowerCase();
+  if (Array.isArray(c) && c.length > 0) return c.map((x) => String(x).toLowerCase()).join("+");
+  return null;
+}
+
+/**
+ * The display name of input channels, as the report's Table 10 writes them.
+ *
+ * @example Names
+ * ```ts
+ * import { formatChannels } from "./summary.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(formatChannels("ct+pet"), "CT+PET");
+ * assert.equal(formatChannels("flair"), "FLAIR");
+ * ```
+ */
+export function formatChannels(channels: string): string {
+  return channels.toUpperCase();
+}
+
+function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(",")}]`;
+  if (value && typeof value === "object") {
+    const o = value as Record<string, unknown>;
+    return `{${
+      Object.keys(o).sort().map((k) => `${JSON.stringify(k)}:${stableJson(o[k])}`).join(",")
+    }}`;
+  }
+  return JSON.stringify(value) ?? "null";
+}
+
+/** The protocol settings of a record that set a row apart (see {@linkcode ROW_IGNORED_PROTOCOL_KEYS}). */
+function settingsOf(record: ResultRecord): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(record.protocol)) {
+    if (!ROW_IGNORED_PROTOCOL_KEYS.has(k) && v !== undefined) out[k] = stableJson(v);
+  }
+  return out;
+}
+
+function formatSettingValue(json: string): string {
+  const v = JSON.parse(json) as unknown;
+  return typeof v === "string" ? v : json;
+}
+
+/** A row's identity: encoder, resolution, feature, channels and settings. */
+function rowKeyOf(r: ResultRecord): string {
+  const e = getEncoderKey(r);
+  return stableJson([
+    e.id,
+    e.pretrained,
+    getResolutionKey(r.protocol.resolution).label,
+    String(r.protocol.feature),
+    getChannels(r),
+    settingsOf(r),
+  ]);
+}
+
+/** Orders rows: encoder, resolution, channels, feature, setting. */
+export function compareRows(a: SummaryRow, b: SummaryRow): number {
+  return compareEncoders(a.encoder, b.encoder) || a.resolution.size - b.resolution.size ||
+    compareText(a.resolution.label, b.resolution.label) ||
+    compareText(a.channels ?? "", b.channels ?? "") || compareText(a.feature, b.feature) ||
+    compareText(a.setting, b.setting);
+}
+
+/**
  * Groups records into tables (one per dataset × head, ordered by dataset
- * then head) with rows ordered by encoder, resolution and feature.
+ * then head) with rows ordered by encoder, resolution, input channels,
+ * feature and setting. Records differing only by seed or fold share a row
+ * (mean ± std); records differing in input channels (`protocol.channels`)
+ * or in any other protocol setting get rows of their own.
  */
 export function summarizeRecords(records: readonly CollectedRecord[]): SummaryTable[] {
   const tables = new Map<string, CollectedRecord[]>();
@@ -324,40 +563,45 @@ export function summarizeRecords(records: readonly CollectedRecord[]): SummaryTa
     const [dataset, head] = JSON.parse(key) as [string, string];
     const rowMap = new Map<string, CollectedRecord[]>();
     for (const r of group) {
-      const e = getEncoderKey(r.record);
-      const k = JSON.stringify([
-        e.id,
-        e.pretrained,
-        getResolutionKey(r.record.protocol.resolution).label,
-        String(r.record.protocol.feature),
-      ]);
+      const k = rowKeyOf(r.record);
       const list = rowMap.get(k);
       if (list) list.push(r);
       else rowMap.set(k, [r]);
     }
+    // Settings that differ between rows of this table become the "Setting" label.
+    const allSettings = [...rowMap.values()].map((recs) => settingsOf(recs[0].record));
+    const keys = new Set(allSettings.flatMap((s) => Object.keys(s)));
+    const varying = [...keys].filter((k) => new Set(allSettings.map((s) => s[k] ?? "")).size > 1)
+      .sort();
     const metricNames = new Set<string>();
     const rows: SummaryRow[] = [];
-    for (const recs of rowMap.values()) {
+    for (const [k, recs] of rowMap) {
       const names = new Set<string>();
       for (const r of recs) for (const m of Object.keys(r.record.metrics.macro)) names.add(m);
       const metrics: Record<string, MetricCell> = {};
+      const runs = recs.map((r) => countRecordRuns(r.record));
       for (const m of names) {
         metricNames.add(m);
-        metrics[m] = aggregateCell(recs.map((r) => r.record.metrics.macro[m]));
+        metrics[m] = aggregateCell(recs.map((r) => r.record.metrics.macro[m]), runs);
       }
       const first = recs[0].record;
+      const settings = settingsOf(first);
+      const [id, pretrained, resolution, feature, channels] = JSON.parse(k) as unknown[];
       rows.push({
         encoder: getEncoderKey(first),
         resolution: getResolutionKey(first.protocol.resolution),
         feature: String(first.protocol.feature),
+        channels: getChannels(first),
+        setting: varying.filter((v) => settings[v] !== undefined)
+          .map((v) => `${v}=${formatSettingValue(settings[v])}`).join(", "),
+        key: stableJson([id, pretrained, resolution, feature, channels]),
         metrics,
         records: recs,
       });
     }
-    rows.sort((a, b) =>
-      compareEncoders(a.encoder, b.encoder) || a.resolution.size - b.resolution.size ||
-      compareText(a.resolution.label, b.resolution.label) || compareText(a.feature, b.feature)
-    );
+    // Rows keyed across heads also carry their setting.
+    for (const r of rows) r.key = `${r.key}|${r.setting}`;
+    rows.sort(compareRows);
     out.push({
       dataset,
       family: getFamily(dataset),
@@ -366,6 +610,8 @@ export function summarizeRecords(records: readonly CollectedRecord[]): SummaryTa
       metrics: sortMetrics(metricNames),
       labels: group[0].record.labels,
       featureVaries: new Set(rows.map((r) => r.feature)).size > 1,
+      hasChannels: rows.some((r) => r.channels !== null),
+      settingVaries: varying.length > 0,
       rows,
     });
   }

@@ -8,8 +8,8 @@
  */
 
 import type { CollectedRecord } from "./collect.ts";
+import { type DisplayCell, type DisplayTable, findBestCells, layoutTables } from "./layout.ts";
 import {
-  findBestRows,
   formatMetricName,
   getEncoderKey,
   getResolutionKey,
@@ -61,15 +61,16 @@ export function formatNumber(value: number | null, digits = 3): string {
  * );
  * ```
  */
-export function formatCell(cell: MetricCell | undefined, digits = 3): string {
+export function formatCell(cell: MetricCell | DisplayCell | null | undefined, digits = 3): string {
   if (!cell || cell.value === null) return MISSING;
   let s = formatNumber(cell.value, digits);
   if (cell.std !== null) s += ` ± ${formatNumber(cell.std, digits)}`;
-  if (cell.n > 1) return `${s} (n=${cell.n})`;
-  if (cell.low !== null && cell.high !== null) {
+  if (cell.n > 1) s += ` (n=${cell.n})`;
+  else if (cell.low !== null && cell.high !== null) {
     s += ` [${formatNumber(cell.low, digits)}, ${formatNumber(cell.high, digits)}]`;
   }
-  return s;
+  const note = (cell as DisplayCell).note;
+  return note ? `${s} ${note}` : s;
 }
 
 /** The column title of a metric with `↓` for lower-is-better ones. */
@@ -88,41 +89,60 @@ function escapeMarkdownCell(text: string): string {
 
 /** Column titles and formatted cells of a table (shared by Markdown and HTML). */
 export interface TableText {
-  /** Column titles. */
+  /** Column titles (metric columns prefixed with their group in flat renderings). */
   header: string[];
+  /** Metric column titles alone, without their group. */
+  columnTitles: string[];
+  /** Column groups over the metric columns, or `null`. */
+  groups: { title: string; span: number }[] | null;
   /** Row cells as text. */
   rows: string[][];
   /** Per row, per column: whether the cell is the column's best. */
   best: boolean[][];
-  /** Count of leading label columns (encoder, resolution, feature). */
+  /** Count of leading label columns (encoder, resolution, input, feature, setting). */
   labelColumns: number;
 }
 
-/** Formats a table's header and cells, and marks the best value of each metric column. */
-export function formatTableText(table: SummaryTable, digits = 3): TableText {
-  const labelHeader = ["Encoder", "Resolution", ...(table.featureVaries ? ["Feature"] : [])];
-  const bests = table.metrics.map((m) => findBestRows(table, m));
+function toDisplay(table: SummaryTable | DisplayTable): DisplayTable {
+  return "columns" in table ? table : layoutTables([table])[0];
+}
+
+/**
+ * Formats a table's header and cells, and marks the best value of each
+ * metric column (highest, or lowest for lower-is-better metrics). A
+ * dataset × head summary table is laid out as one table first.
+ */
+export function formatTableText(table: SummaryTable | DisplayTable, digits = 3): TableText {
+  const t = toDisplay(table);
+  const bests = t.columns.map((_, j) => findBestCells(t, j));
+  const titles = t.columns.map((c) => formatMetricHeaderTitle(c.title, c.metric));
   return {
-    header: [...labelHeader, ...table.metrics.map(formatMetricHeader)],
-    rows: table.rows.map((r) => [
-      r.encoder.label,
-      r.resolution.label,
-      ...(table.featureVaries ? [r.feature] : []),
-      ...table.metrics.map((m) => formatCell(r.metrics[m], digits)),
-    ]),
-    best: table.rows.map((_, i) => [
-      ...labelHeader.map(() => false),
+    header: [
+      ...t.labelHeader,
+      ...t.columns.map((c, j) => (c.group ? `${c.group} ${titles[j]}` : titles[j])),
+    ],
+    columnTitles: titles,
+    groups: t.groups,
+    rows: t.rows.map((r) => [...r.labels, ...r.cells.map((c) => formatCell(c, digits))]),
+    best: t.rows.map((_, i) => [
+      ...t.labelHeader.map(() => false),
       ...bests.map((b) => b.has(i)),
     ]),
-    labelColumns: labelHeader.length,
+    labelColumns: t.labelHeader.length,
   };
+}
+
+/** A column title with `↓` when its metric is lower-is-better. */
+function formatMetricHeaderTitle(title: string, metric: string): string {
+  return isHigherBetter(metric) ? title : `${title} ↓`;
 }
 
 /**
  * Renders a table as a GitHub-flavoured Markdown table, the best value of
- * each metric column in bold (when at least two rows have one).
+ * each metric column in bold (when at least two rows have one). Column
+ * groups (heads side by side) prefix their columns' titles.
  */
-export function renderMarkdownTable(table: SummaryTable, digits = 3): string {
+export function renderMarkdownTable(table: SummaryTable | DisplayTable, digits = 3): string {
   const t = formatTableText(table, digits);
   const line = (cells: string[]): string => `| ${cells.map(escapeMarkdownCell).join(" | ")} |`;
   const out = [
@@ -161,7 +181,8 @@ function csvLines(rows: string[][]): string {
 
 /**
  * Renders tables as one CSV, a row per table row: dataset, task, head,
- * encoder (display name), encoder_id, pretrained, resolution, feature, runs,
+ * encoder (display name), encoder_id, pretrained, resolution, input (channels),
+ * feature, setting (differing protocol settings), runs,
  * then per metric (union of the tables' metrics) the full-precision value,
  * its CI ends and std (`<metric>`, `<metric>_ci_low`, `<metric>_ci_high`,
  * `<metric>_std`). Missing values are empty.
@@ -176,7 +197,9 @@ export function renderTablesCsv(tables: readonly SummaryTable[]): string {
     "encoder_id",
     "pretrained",
     "resolution",
+    "input",
     "feature",
+    "setting",
     "runs",
     ...metrics.flatMap((m) => [m, `${m}_ci_low`, `${m}_ci_high`, `${m}_std`]),
   ];
@@ -191,7 +214,9 @@ export function renderTablesCsv(tables: readonly SummaryTable[]): string {
         r.encoder.id,
         String(r.encoder.pretrained),
         r.resolution.label,
+        r.channels ?? "",
         r.feature,
+        r.setting,
         String(r.records.length),
         ...metrics.flatMap((m) => {
           const c = r.metrics[m];
