@@ -13,8 +13,10 @@ import { say, warn } from "./common.ts";
 export interface ReportCommandOptions {
   /** Output folder. */
   out: string;
-  /** Metric of the figures. */
-  metric: string;
+  /** Metric of the figures (each table's primary metric when absent). */
+  metric?: string;
+  /** PNG resolution of the figures (0: SVG only). */
+  pngDpi: number;
   /** Page title. */
   title?: string;
   /** Decimals in the tables. */
@@ -33,18 +35,35 @@ function parseDigits(value: string): number {
   return n;
 }
 
+function parsePngDpi(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 2400) {
+    throw new InvalidArgumentError(`must be an integer in [0, 2400]: current value is "${value}"`);
+  }
+  return n;
+}
+
 /** Registers `report` on the program. */
 export function registerReportCommand(program: Command): void {
   program
     .command("report")
     .description(
       "Aggregate result records (RUN/result.json, record files, or sweep folders searched " +
-        "recursively) into Markdown and CSV tables, SVG plots (metric vs resolution, radar per " +
-        "task family) and one self-contained HTML page",
+        "recursively) into Markdown, LaTeX and CSV tables, SVG and PNG plots (metric vs " +
+        "resolution, radar per task family) and one self-contained HTML page",
     )
     .argument("<runs...>", "run folders or result record files")
     .requiredOption("--out <dir>", "output folder")
-    .option("--metric <name>", "metric drawn in the figures", "auc")
+    .option(
+      "--metric <name>",
+      "metric drawn in the figures (default: AUC for classification, Dice for segmentation, VOI sum for EM)",
+    )
+    .option(
+      "--png-dpi <n>",
+      "also write each figure as PNG at this resolution (0: SVG only)",
+      parsePngDpi,
+      300,
+    )
     .option("--digits <n>", "decimals in the tables", parseDigits, 3)
     .option("--title <text>", "page title")
     .option("--strict", "fail on an invalid result.json instead of skipping it")
@@ -55,6 +74,7 @@ export function registerReportCommand(program: Command): void {
         digits: opts.digits,
         title: opts.title,
         strict: opts.strict,
+        pngDpi: opts.pngDpi,
       });
       for (const s of result.skipped) warn(`skipped ${s.path}: ${s.reason}`);
       if (opts.json) {
