@@ -51,6 +51,22 @@ export const KNN_HEAD_DEFAULTS: Readonly<KnnHeadHyperparameters> = Object.freeze
   device: "auto",
 });
 
+/**
+ * Where each default of {@linkcode KNN_HEAD_DEFAULTS} comes from: the
+ * report states none of them (it says only that CT-RATE gets a k-NN
+ * evaluation with each of the 18 labels an independent binary task).
+ * Recorded as `sources` in `hyperparameters`.
+ */
+export const KNN_HEAD_SOURCES: Readonly<Record<string, string>> = Object.freeze({
+  task:
+    "report (CT-RATE: each label an independent binary k-NN); multi-class is medprobe's extension",
+  k: "medprobe default (DINO's k-NN evaluation uses 20), not stated in the report",
+  temperature: "medprobe default (DINO's weighted k-NN, T = 0.07), not stated in the report",
+  vote: "medprobe default (DINO's weighted vote), not stated in the report",
+  metric:
+    "medprobe default (cosine similarity of L2-normalised features, as DINO), not stated in the report",
+});
+
 interface KnnState {
   keys: HostTensor; // [M, F]
   targets: Float32Array; // [M, K] (one-hot for multi-class)
@@ -73,11 +89,24 @@ export class KnnClassifier implements Head<HostTensor, HostTensor, HostTensor> {
 
   /** Every hyperparameter, plus the device used once known. */
   get hyperparameters(): Readonly<Record<string, unknown>> {
+    const n = this.#state?.keys.shape[0];
+    const clipped = n !== undefined && this.#hp.k > n;
     return {
       ...this.#hp,
       ...(this.#state
-        ? { trainSamples: this.#state.keys.shape[0], numOutputs: this.#state.k }
+        ? {
+          trainSamples: n,
+          numOutputs: this.#state.k,
+          kUsed: this.#kUsed(),
+          ...(clipped
+            ? {
+              kNote:
+                `k = ${this.#hp.k} clipped to the ${n} training samples (k can be at most the training-set size)`,
+            }
+            : {}),
+        }
         : {}),
+      sources: KNN_HEAD_SOURCES,
       ...this.#device.fields,
     };
   }
@@ -92,11 +121,7 @@ export class KnnClassifier implements Head<HostTensor, HostTensor, HostTensor> {
     const start = performance.now();
     const [n, f] = checkFeatures("fit", x);
     const { targets, k } = encodeTargets("fit", this.#hp.task, y, n, this.#hp.numClasses);
-    if (this.#hp.k > n) {
-      throw new RangeError(
-        `Cannot fit the knn head as k must be at most the number of training samples (${n}): current value is ${this.#hp.k}`,
-      );
-    }
+    // k larger than the training set is clipped to it (recorded as kUsed / kNote)
     this.#setState({ keys: { data: new Float32Array(x.data), shape: [n, f] }, targets, k });
     await this.#ensureIndex();
     return { losses: [], seconds: (performance.now() - start) / 1000 };
@@ -127,9 +152,14 @@ export class KnnClassifier implements Head<HostTensor, HostTensor, HostTensor> {
     const s = this.#require("search");
     checkFeatures("predict", x, s.keys.shape[1]);
     await this.#ensureIndex();
-    return this.#index
-      ? await this.#index.search(x, this.#hp.k)
-      : cosineKnnRef(s.keys, x, this.#hp.k);
+    const k = this.#kUsed();
+    return this.#index ? await this.#index.search(x, k) : cosineKnnRef(s.keys, x, k);
+  }
+
+  /** The neighbours actually used: `k`, clipped to the training-set size. */
+  #kUsed(): number {
+    const n = this.#state?.keys.shape[0];
+    return n === undefined ? this.#hp.k : Math.min(this.#hp.k, n);
   }
 
   /** Multi-class votes (majority, weighted scores, weighted prediction). */

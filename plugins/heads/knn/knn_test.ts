@@ -163,19 +163,35 @@ gpuTest(
     assert.ok(majority.every((s) => s * 20 === Math.round(s * 20)));
     const loaded = knnHead.load(gpuHead.save(), { gpu });
     assert.deepEqual((await loaded.predict(test.x)).data, pg.data);
-    await assert.rejects(
-      () =>
-        knnHead.create({ k: 50, device: "cpu" }).fit(
-          { data: new Float32Array(20), shape: [10, 2] },
-          {
-            data: new Float32Array(10),
-            shape: [10],
-          },
-        ),
-      RangeError,
-    );
     for (const h of [gpuHead, cpuHead, loaded]) {
       h.dispose();
     }
   },
 );
+
+Deno.test("knn: k above the training-set size is clipped to it, with a note in the hyperparameters", async () => {
+  // 6 training rows, two clusters; k = 20 (the default) must behave as k = 6
+  const x = {
+    data: new Float32Array([1, 0, 0.9, 0.1, 0.95, 0.05, 0, 1, 0.1, 0.9, 0.05, 0.95]),
+    shape: [6, 2],
+  };
+  const y = { data: new Float32Array([1, 1, 1, 0, 0, 0]), shape: [6, 1] };
+  const q = { data: new Float32Array([1, 0.02, 0.02, 1]), shape: [2, 2] };
+  const clipped = knnHead.create({ task: "binary", device: "cpu" });
+  await clipped.fit(x, y);
+  const six = knnHead.create({ task: "binary", k: 6, device: "cpu" });
+  await six.fit(x, y);
+  assert.deepEqual((await clipped.predict(q)).data, (await six.predict(q)).data);
+  assert.equal((await clipped.neighbours(q)).shape[1], 6);
+  const hp = clipped.hyperparameters;
+  assert.equal(hp.k, KNN_HEAD_DEFAULTS.k);
+  assert.equal(hp.kUsed, 6);
+  assert.match(String(hp.kNote), /k = 20 clipped to the 6 training samples/);
+  assert.equal(six.hyperparameters.kUsed, 6);
+  assert.equal(six.hyperparameters.kNote, undefined);
+  assert.match(String((hp.sources as Record<string, string>).k), /not stated in the report/);
+  // a saved and restored clipped head predicts the same
+  const loaded = knnHead.load(clipped.save(), { device: "cpu" });
+  assert.deepEqual((await loaded.predict(q)).data, (await clipped.predict(q)).data);
+  for (const h of [clipped, six, loaded]) h.dispose();
+});

@@ -12,7 +12,10 @@
  *   also returns the majority prediction (ties to the smallest label) and
  *   the raw weighted scores of `fixtures/metrics/knn.json`.
  *
- * k defaults to 20 (PROTOCOLS.md). `device`: `"auto"` (WebGPU if an
+ * k defaults to 20 (PROTOCOLS.md; a medprobe default, not stated in the
+ * report — see `KNN_HEAD_SOURCES`); a k larger than the training set is
+ * clipped to it at `fit`, recorded as `kUsed` and `kNote` in
+ * `hyperparameters`. `device`: `"auto"` (WebGPU if an
  * adapter exists, else the CPU reference, recorded in `hyperparameters`),
  * `"webgpu"` or `"cpu"`; `gpu` shares a context.
  *
@@ -34,9 +37,14 @@
 import type { HeadPlugin } from "../../../core/plugin.ts";
 import type { GpuContext } from "../../../core/gpu.ts";
 import { checkChoice, checkKnownOptions, checkNumber } from "../_common.ts";
-import { KNN_HEAD_DEFAULTS, KnnClassifier, type KnnHeadHyperparameters } from "./classifier.ts";
+import {
+  KNN_HEAD_DEFAULTS,
+  KNN_HEAD_SOURCES,
+  KnnClassifier,
+  type KnnHeadHyperparameters,
+} from "./classifier.ts";
 
-export { KNN_HEAD_DEFAULTS, KnnClassifier, type KnnHeadHyperparameters };
+export { KNN_HEAD_DEFAULTS, KNN_HEAD_SOURCES, KnnClassifier, type KnnHeadHyperparameters };
 export { knnLabelScores, type KnnVote, knnVote, type KnnVotes } from "./vote.ts";
 
 /** Options of {@linkcode createKnnHead}. */
