@@ -8,7 +8,7 @@
  * @module
  */
 
-import * as jpeg from "jpeg-js";
+import * as jpeg from "./_jpeg_decoder.js";
 import { FormatError } from "../../core/errors.ts";
 import { formatHexBytes, getErrorText } from "./_io.ts";
 import { convertYcbcrInterleaved, upsamplePlane } from "./_jpeg_color.ts";
