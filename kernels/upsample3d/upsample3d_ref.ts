@@ -61,7 +61,11 @@ export function resizeMapping(
   };
 }
 
-function axisTaps(
+/**
+ * The two taps and the weight of the second along one axis: output index
+ * `o` reads `(1 − f)·in[i0] + f·in[i1]`.
+ */
+export function axisTaps(
   o: number,
   scale: number,
   offset: number,

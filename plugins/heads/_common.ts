@@ -357,3 +357,94 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
     throw signal.reason ?? new DOMException("The fit was aborted", "AbortError");
   }
 }
+
+/** Where a trainable head runs its training: `"auto"` picks the fast one for the machine. */
+export type TrainingBackendRequest = "auto" | "webgpu" | "cpu";
+
+/** The training backend a head uses, and why (recorded in its hyperparameters). */
+export interface TrainingBackendChoice {
+  /** `"webgpu"` (WGSL kernels) or `"cpu"` (onnxruntime's native CPU kernels). */
+  backend: "webgpu" | "cpu";
+  /** One sentence for result records. */
+  reason: string;
+}
+
+/**
+ * Chooses a head's training backend like the encoder backend: `"auto"`
+ * takes WebGPU on a hardware adapter and the native CPU path on a software
+ * adapter (llvmpipe runs the WGSL kernels 20–60× slower than onnxruntime's
+ * CPU kernels) or without one (`adapter` undefined).
+ *
+ * @example
+ * ```ts
+ * import { chooseTrainingBackend } from "./_common.ts";
+ * import assert from "node:assert/strict";
+ * const sw = { description: "llvmpipe (LLVM 15.0.6, 256 bits)", isSoftware: true };
+ * assert.equal(chooseTrainingBackend("auto", sw).backend, "cpu");
+ * assert.equal(chooseTrainingBackend("auto", undefined).backend, "cpu");
+ * assert.equal(chooseTrainingBackend("auto", { description: "NVIDIA H100", isSoftware: false }).backend, "webgpu");
+ * assert.equal(chooseTrainingBackend("webgpu", sw).backend, "webgpu");
+ * ```
+ */
+export function chooseTrainingBackend(
+  request: TrainingBackendRequest,
+  adapter: { description: string; isSoftware: boolean } | undefined,
+): TrainingBackendChoice {
+  const name = adapter ? `"${adapter.description || "unnamed adapter"}"` : "";
+  if (request === "cpu") {
+    return { backend: "cpu", reason: "requested backend cpu (onnxruntime's CPU kernels)" };
+  }
+  if (request === "webgpu") {
+    return {
+      backend: "webgpu",
+      reason: adapter?.isSoftware
+        ? `requested backend webgpu on software adapter ${name} (slow: the cpu backend is faster here)`
+        : `requested backend webgpu${adapter ? ` on ${name}` : ""}`,
+    };
+  }
+  if (request !== "auto") {
+    throw new TypeError(
+      `Cannot choose the training backend as it must be "auto", "webgpu" or "cpu": current value is "${request}"`,
+    );
+  }
+  if (!adapter) {
+    return { backend: "cpu", reason: "auto: no WebGPU adapter, so onnxruntime's CPU kernels" };
+  }
+  if (adapter.isSoftware) {
+    return {
+      backend: "cpu",
+      reason:
+        `auto: ${name} is a software adapter, so onnxruntime's native CPU kernels (far faster than WGSL on it)`,
+    };
+  }
+  return { backend: "webgpu", reason: `auto: hardware adapter ${name}` };
+}
+
+/**
+ * Resolves a training backend: uses `gpu` when given, else requests an
+ * adapter when the request may need one; a context requested here and not
+ * used is destroyed. `"webgpu"` without an adapter throws
+ * `GpuUnavailableError`.
+ */
+export async function resolveTrainingBackend(
+  request: TrainingBackendRequest,
+  gpu: GpuContext | undefined,
+): Promise<TrainingBackendChoice & { gpu?: GpuContext; owned: boolean }> {
+  if (request === "cpu") return { ...chooseTrainingBackend("cpu", gpu?.info), owned: false };
+  let ctx = gpu;
+  let owned = false;
+  if (!ctx) {
+    try {
+      ctx = await requestGpu();
+      owned = true;
+    } catch (e) {
+      if (request === "webgpu" || !(e instanceof GpuUnavailableError)) throw e;
+    }
+  }
+  const choice = chooseTrainingBackend(request, ctx?.info);
+  if (choice.backend === "cpu") {
+    if (owned) ctx?.destroy();
+    return { ...choice, owned: false };
+  }
+  return { ...choice, gpu: ctx, owned };
+}

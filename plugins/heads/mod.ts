@@ -62,11 +62,17 @@ export {
   type Decoder3dHyperparameters,
   type Decoder3dOptions,
   type Decoder3dPrediction,
+  type Decoder3dPredictOptions,
   type FeatureVolume,
   loadDecoder3dHead,
   resolveDecoder3dOptions,
 } from "./decoder3d/mod.ts";
-export type { ClassificationTask, HeadDevice, HeadDeviceRequest } from "./_common.ts";
+export type {
+  ClassificationTask,
+  HeadDevice,
+  HeadDeviceRequest,
+  TrainingBackendRequest,
+} from "./_common.ts";
 export type { Neighbours } from "../../kernels/knn/knn_ref.ts";
 // Types of the core that the heads' signatures use, so this entry point documents itself.
 export type {

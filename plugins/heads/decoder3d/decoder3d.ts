@@ -7,7 +7,7 @@
  */
 
 import type { FitOptions, FitReport, Head } from "../../../core/plugin.ts";
-import { type GpuContext, requestGpu } from "../../../core/gpu.ts";
+import type { GpuContext } from "../../../core/gpu.ts";
 import { formatShape, numel } from "../../../core/tensor.ts";
 import { resizeMapping } from "../../../kernels/upsample3d/upsample3d_ref.ts";
 import type { ResampleMapping } from "../../../kernels/upsample3d/upsample3d_ref.ts";
@@ -20,7 +20,9 @@ import {
   encodeHead,
   f32Copy,
   permutation,
+  resolveTrainingBackend,
   throwIfAborted,
+  type TrainingBackendRequest,
 } from "../_common.ts";
 import {
   type Augmentation,
@@ -45,10 +47,12 @@ import {
   type CropTensors,
   type Decoder3dArch,
   Decoder3dNet,
+  type Decoder3dNetwork,
   initialParameters,
   parameterShapes,
 } from "./network.ts";
 import { createMulberry32 } from "../../../core/random.ts";
+import { Decoder3dCpuNet } from "./network_cpu.ts";
 
 /** Every hyperparameter of the decoder3d head. */
 export interface Decoder3dHyperparameters {
@@ -109,6 +113,14 @@ export interface Decoder3dHyperparameters {
   slope: number;
   /** Prepared training volumes kept in memory (features, image pyramid, labels). */
   cacheVolumes: number;
+  /**
+   * What trains and runs the network: `"webgpu"` (the WGSL kernels),
+   * `"cpu"` (the same graph on onnxruntime's native CPU kernels, AdamW on
+   * the host) or `"auto"`: WebGPU on a hardware adapter, the CPU on a
+   * software adapter (llvmpipe) or none. The choice and its reason are
+   * recorded in the hyperparameters (`backend`, `backendReason`).
+   */
+  backend: TrainingBackendRequest;
 }
 
 /** Defaults of the decoder3d head (PROTOCOLS.md, 3D segmentation). */
@@ -136,6 +148,7 @@ export const DECODER3D_DEFAULTS: Readonly<Decoder3dHyperparameters> = Object.fre
   normEps: 1e-5,
   slope: 0.01,
   cacheVolumes: 4,
+  backend: "auto",
 }) as Readonly<Decoder3dHyperparameters>;
 
 /** One decoded segmentation sample, as the head consumes it. */
@@ -158,6 +171,14 @@ export interface Decoder3dCase {
   readonly id: string;
   /** Decodes the sample. */
   load(): Promise<Decoder3dData>;
+}
+
+/** Options of {@linkcode Decoder3dHead.predict}. */
+export interface Decoder3dPredictOptions {
+  /** Called after each volume: volumes done, total, and the sample id. */
+  onVolume?: (done: number, total: number, id: string) => void;
+  /** Cancels prediction between windows. */
+  signal?: AbortSignal;
 }
 
 /** A predicted label map. */
@@ -263,6 +284,7 @@ export function resolveDecoder3dOptions(
     normEps: num("normEps", (v) => v > 0, "positive"),
     slope: num("slope", (v) => v >= 0, ">= 0"),
     cacheVolumes: int("cacheVolumes", 1),
+    backend: checkChoice(HEAD, "backend", o.backend, ["auto", "webgpu", "cpu"] as const),
   };
 }
 
@@ -487,9 +509,10 @@ export class Decoder3dHead implements Head<Decoder3dCase[], unknown, Decoder3dPr
   #gpu: GpuContext | undefined;
   #ownsGpu = false;
   #arch: Decoder3dArch | undefined;
-  #net: Decoder3dNet | undefined;
+  #net: Decoder3dNetwork | undefined;
   #params: Record<string, Float32Array> | undefined;
   #device = "";
+  #backend: { backend: "webgpu" | "cpu"; reason: string } | undefined;
 
   /** Creates an untrained head (or a trained one from saved parameters). */
   constructor(
@@ -512,6 +535,9 @@ export class Decoder3dHead implements Head<Decoder3dCase[], unknown, Decoder3dPr
       ...(this.#arch
         ? { stages: this.#arch.channels.length - 1, stageChannels: [...this.#arch.channels] }
         : {}),
+      ...(this.#backend
+        ? { backend: this.#backend.backend, backendReason: this.#backend.reason }
+        : {}),
       ...(this.#device ? { device: this.#device } : {}),
     };
   }
@@ -521,15 +547,29 @@ export class Decoder3dHead implements Head<Decoder3dCase[], unknown, Decoder3dPr
     return this.#arch;
   }
 
-  async #context(): Promise<GpuContext> {
-    if (!this.#gpu) {
-      this.#gpu = await requestGpu();
-      this.#ownsGpu = true;
+  /** Builds the network on the backend the options resolve to (resolved once per head). */
+  async #open(
+    arch: Decoder3dArch,
+    values: Record<string, Float32Array>,
+  ): Promise<Decoder3dNetwork> {
+    if (!this.#backend) {
+      const r = await resolveTrainingBackend(this.#h.backend, this.#gpu);
+      this.#backend = { backend: r.backend, reason: r.reason };
+      if (r.backend === "webgpu") {
+        this.#gpu = r.gpu;
+        this.#ownsGpu = r.owned;
+      }
     }
-    this.#device = `webgpu: ${this.#gpu.info.description || "adapter"}${
-      this.#gpu.info.isSoftware ? " (software)" : ""
+    if (this.#backend.backend === "cpu") {
+      const net = Decoder3dCpuNet.create(arch, values);
+      this.#device = "cpu: onnxruntime";
+      return net;
+    }
+    const gpu = this.#gpu!;
+    this.#device = `webgpu: ${gpu.info.description || "adapter"}${
+      gpu.info.isSoftware ? " (software)" : ""
     }`;
-    return this.#gpu;
+    return new Decoder3dNet(gpu, arch, values);
   }
 
   #lossOptions(): SegLossOptions {
@@ -587,9 +627,8 @@ export class Decoder3dHead implements Head<Decoder3dCase[], unknown, Decoder3dPr
     this.#arch = archFor(h, first[0], imageStats(first));
     first.length = 0;
     const arch = this.#arch;
-    const ctx = await this.#context();
     this.#net?.dispose();
-    this.#net = new Decoder3dNet(ctx, arch, initialParameters(arch, rng));
+    this.#net = await this.#open(arch, initialParameters(arch, rng));
     const total = h.epochs * cases.length * h.cropsPerVolume;
     const schedule = {
       lr: h.lr,
@@ -635,13 +674,13 @@ export class Decoder3dHead implements Head<Decoder3dCase[], unknown, Decoder3dPr
     return { losses, seconds: (performance.now() - start) / 1000 };
   }
 
-  async #network(): Promise<Decoder3dNet> {
+  async #network(): Promise<Decoder3dNetwork> {
     if (!this.#arch || !this.#params) {
       throw new TypeError(
         "Cannot predict with decoder3d as it is not trained: call fit() or load a saved head",
       );
     }
-    if (!this.#net) this.#net = new Decoder3dNet(await this.#context(), this.#arch, this.#params);
+    this.#net ??= await this.#open(this.#arch, this.#params);
     return this.#net;
   }
 
@@ -652,7 +691,11 @@ export class Decoder3dHead implements Head<Decoder3dCase[], unknown, Decoder3dPr
    * visited z-slowest and slices are finalised as soon as no later window
    * reaches them, so the accumulators hold one window depth of slices.
    */
-  async predictVolume(data: Decoder3dData, id = "sample"): Promise<Decoder3dPrediction> {
+  async predictVolume(
+    data: Decoder3dData,
+    id = "sample",
+    signal?: AbortSignal,
+  ): Promise<Decoder3dPrediction> {
     const net = await this.#network();
     const arch = this.#arch!;
     checkData(id, data, arch);
@@ -688,6 +731,7 @@ export class Decoder3dHead implements Head<Decoder3dCase[], unknown, Decoder3dPr
       }
     };
     for (const w of windows) {
+      throwIfAborted(signal);
       finalise(w.z[0]);
       const probs = await net.predictCrop(cropTensors(p, w, IDENTITY_AUGMENTATION, false));
       const [[y0, ny], [x0, nx]] = w.grid[stages];
@@ -714,10 +758,19 @@ export class Decoder3dHead implements Head<Decoder3dCase[], unknown, Decoder3dPr
     return { labels, shape: [depth, hh, ww] };
   }
 
-  /** Predicts every case (see {@linkcode Decoder3dHead.predictVolume}). */
-  async predict(cases: Decoder3dCase[]): Promise<Decoder3dPrediction[]> {
+  /**
+   * Predicts every case (see {@linkcode Decoder3dHead.predictVolume}),
+   * reporting each finished volume to `options.onVolume`.
+   */
+  async predict(
+    cases: Decoder3dCase[],
+    options: Decoder3dPredictOptions = {},
+  ): Promise<Decoder3dPrediction[]> {
     const out: Decoder3dPrediction[] = [];
-    for (const c of cases) out.push(await this.predictVolume(await c.load(), c.id));
+    for (const c of cases) {
+      out.push(await this.predictVolume(await c.load(), c.id, options.signal));
+      options.onVolume?.(out.length, cases.length, c.id);
+    }
     return out;
   }
 
@@ -764,10 +817,13 @@ export function createDecoder3dHead(options: Decoder3dOptions = {}): Decoder3dHe
   return new Decoder3dHead(resolveDecoder3dOptions(rest), gpu);
 }
 
-/** Restores a head written by {@linkcode Decoder3dHead.save}; `options.gpu` shares a context. */
+/**
+ * Restores a head written by {@linkcode Decoder3dHead.save}; `options.gpu`
+ * shares a context and `options.backend` overrides the saved backend request.
+ */
 export function loadDecoder3dHead(
   bytes: Uint8Array,
-  options: { gpu?: GpuContext } = {},
+  options: { gpu?: GpuContext; backend?: TrainingBackendRequest } = {},
 ): Decoder3dHead {
   const first = decodeHead(HEAD, bytes, []);
   const arch = first.state.arch as Decoder3dArch;
@@ -784,6 +840,9 @@ export function loadDecoder3dHead(
     }
     params[name] = f32Copy(tensors[name]);
   }
-  const h = resolveDecoder3dOptions(state.hyperparameters as Record<string, unknown>);
+  const h = resolveDecoder3dOptions({
+    ...state.hyperparameters as Record<string, unknown>,
+    ...(options.backend ? { backend: options.backend } : {}),
+  });
   return new Decoder3dHead(h, options.gpu, { arch, params });
 }

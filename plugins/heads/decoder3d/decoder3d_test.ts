@@ -220,6 +220,7 @@ Deno.test({
     if (!gpu) throw new Error("REQUIRE_GPU=1 but no WebGPU adapter was found");
     const options = {
       gpu,
+      backend: "webgpu" as const,
       numClasses: 2,
       channels: [8, 8, 4, 4],
       lr: 1e-2,
@@ -254,6 +255,7 @@ Deno.test({
     if (!gpu) throw new Error("REQUIRE_GPU=1 but no WebGPU adapter was found");
     const a = createDecoder3dHead({
       gpu,
+      backend: "webgpu",
       numClasses: 2,
       channels: [8, 8, 4, 4],
       lr: 1e-2,

@@ -101,6 +101,37 @@ export interface CropTensors {
   readonly labels?: Float32Array;
 }
 
+/**
+ * What the head needs from a network, on whichever backend runs it
+ * ({@linkcode Decoder3dNet} on WebGPU, `Decoder3dCpuNet` on onnxruntime's
+ * CPU kernels).
+ */
+export interface Decoder3dNetwork {
+  /** The architecture. */
+  readonly arch: Decoder3dArch;
+  /** Optimiser steps taken. */
+  readonly steps: number;
+  /** Peak bytes of activations held by a GPU buffer pool (0 on the CPU). */
+  readonly peakActivationBytes: number;
+  /** One training step on one crop; resolves with the loss before the update. */
+  trainStep(
+    crop: CropTensors,
+    lr: number,
+    loss: SegLossOptions,
+    weightDecay: number,
+  ): Promise<SegLossValue>;
+  /** The loss of one crop and every gradient, without an update. */
+  lossAndGradients(crop: CropTensors, loss: SegLossOptions): Promise<SegLossValue>;
+  /** The gradients of the last step, by name. */
+  gradients(): Promise<Record<string, Float32Array>>;
+  /** Class probabilities `[K, d, H, W]` of one crop. */
+  predictCrop(crop: CropTensors): Promise<Float32Array>;
+  /** Every parameter on the host, by name. */
+  parameters(): Promise<Record<string, { shape: number[]; data: Float32Array }>>;
+  /** Releases what the network holds. */
+  dispose(): void;
+}
+
 /** One trainable tensor with its gradient and AdamW moments. */
 interface Param {
   name: string;
@@ -184,7 +215,7 @@ interface Saved {
 }
 
 /** The decoder on a GPU context. */
-export class Decoder3dNet {
+export class Decoder3dNet implements Decoder3dNetwork {
   /** The architecture. */
   readonly arch: Decoder3dArch;
   readonly #ctx: GpuContext;
