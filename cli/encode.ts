@@ -35,6 +35,7 @@ import type { BackendRequest } from "../plugins/encoders/backend.ts";
 import { createDinov3Encoder } from "../plugins/encoders/dinov3/mod.ts";
 import { patchPca, scoresToRgb } from "../plugins/encoders/dinov3/pca.ts";
 import { positiveInt, say, VERSION } from "./common.ts";
+import { resolveWeightsOption } from "./encoder.ts";
 
 /**
  * Parses `--resolution`: a square side (`224`), `HxW` (`512x384`) or
@@ -266,7 +267,10 @@ export function registerEncodeCommands(program: Command): void {
       "Encode images (PNG, JPEG, DICOM, NIfTI middle slice) with DINOv3 and write cls, registers, patch_tokens and patch_mean (one row per image, in argument order) to a safetensors file",
     )
     .argument("<images...>", "image files")
-    .requiredOption("--weights <dir>", "folder with config.json and model.safetensors")
+    .requiredOption(
+      "--weights <dir>",
+      "folder with config.json and model.safetensors, or a Hugging Face id (facebook/dinov3-vits16-pretrain-lvd1689m)",
+    )
     .requiredOption("--out <file>", "the .safetensors file to write")
     .option("--resolution <size>", "224, HxW (e.g. 512x384) or native", parseResolution, 224)
     .option("--batch <n>", "images per encoder call", positiveInt, 8)
@@ -275,7 +279,7 @@ export function registerEncodeCommands(program: Command): void {
     .action(async (images: string[], opts: EncodeCliOptions) => {
       const t0 = performance.now();
       const encoder = await createDinov3Encoder({
-        weights: opts.weights,
+        weights: await resolveWeightsOption(opts.weights),
         backend: opts.backend,
         precision: opts.precision,
       });
@@ -324,12 +328,18 @@ export function registerEncodeCommands(program: Command): void {
       "Write the first three principal components of an image's DINOv3 patch features as an RGB map beside the image (PNG)",
     )
     .argument("<image>", "image file (PNG, JPEG, DICOM, NIfTI middle slice)")
-    .requiredOption("--weights <dir>", "folder with config.json and model.safetensors")
+    .requiredOption(
+      "--weights <dir>",
+      "folder with config.json and model.safetensors, or a Hugging Face id (facebook/dinov3-vits16-pretrain-lvd1689m)",
+    )
     .requiredOption("--out <file>", "the .png file to write")
     .option("--resolution <size>", "224, HxW (e.g. 512x384) or native", parseResolution, 448)
     .option("--backend <name>", "webgpu, onnx or auto", backendOption, "auto")
     .action(async (path: string, opts: PcaCliOptions) => {
-      const encoder = await createDinov3Encoder({ weights: opts.weights, backend: opts.backend });
+      const encoder = await createDinov3Encoder({
+        weights: await resolveWeightsOption(opts.weights),
+        backend: opts.backend,
+      });
       try {
         const image = await readEncoderImage(path);
         const size = targetSize(

@@ -10,12 +10,14 @@ import type { Encoder } from "../core/plugin.ts";
 import type { Registry } from "../core/registry.ts";
 import { SafetensorsFile } from "../core/safetensors.ts";
 import type { BackendRequest } from "../plugins/encoders/backend.ts";
+import { resolveWeights } from "../plugins/encoders/hub.ts";
+import { createProgress, type StageProgress } from "./progress.ts";
 
 /** CLI options that select an encoder. */
 export interface EncoderChoice {
   /** Encoder plugin name (`dinov3-vits16`, `onnx`...); default from the weights' config.json. */
   encoder?: string;
-  /** Weights folder (HF layout) or model file / descriptor. */
+  /** Weights folder (HF layout), model file / descriptor, or a Hugging Face repository id (`org/name[@rev]`). */
   weights?: string;
   /** `webgpu`, `onnx` or `auto`. */
   backend?: BackendRequest;
@@ -74,11 +76,45 @@ async function pluginName(registry: Registry, choice: EncoderChoice): Promise<st
   );
 }
 
+/**
+ * A `--weights` value as a local path: a Hugging Face repository id
+ * (`org/name[@rev]`) becomes its snapshot folder in the hub cache,
+ * downloaded (with a progress bar) when it is not there
+ * (`plugins/encoders/hub.ts`). Local paths are returned as they are.
+ */
+export async function resolveWeightsOption(spec: string): Promise<string> {
+  const progress = createProgress();
+  const bars = new Map<string, StageProgress>();
+  const mib = (n: number) => Math.ceil(n / 2 ** 20);
+  try {
+    return await resolveWeights(spec, {
+      onProgress: (p) => {
+        let bar = bars.get(p.file);
+        if (!bar) {
+          bar = progress(`download ${p.file}`, mib(p.total ?? p.received), "MiB");
+          bars.set(p.file, bar);
+        }
+        bar.update(mib(p.received));
+      },
+    });
+  } finally {
+    for (const bar of bars.values()) bar.stop();
+  }
+}
+
+/** The choice with `weights` resolved by {@linkcode resolveWeightsOption}. */
+export async function resolveWeightsChoice(choice: EncoderChoice): Promise<EncoderChoice> {
+  if (!choice.weights) return choice;
+  const weights = await resolveWeightsOption(choice.weights);
+  return weights === choice.weights ? choice : { ...choice, weights };
+}
+
 /** Opens the encoder the options describe. */
 export async function openEncoder(
   registry: Registry,
-  choice: EncoderChoice,
+  original: EncoderChoice,
 ): Promise<OpenedEncoder> {
+  const choice = await resolveWeightsChoice(original);
   const name = await pluginName(registry, choice);
   let encoder: Encoder;
   if (name === "dinov3-onnx") {

@@ -12,6 +12,7 @@ import { exportDinov3Onnx } from "../plugins/encoders/onnx/dinov3_onnx.ts";
 import { createOnnxEncoder, resolveOnnxSources } from "../plugins/encoders/onnx/onnx_encoder.ts";
 import type { OnnxRuntimeRequest } from "../plugins/encoders/onnx/runtime.ts";
 import { formatBytes, say } from "./common.ts";
+import { resolveWeightsOption } from "./encoder.ts";
 
 /** Parses `0,5,11` into block indices. */
 export function parseLayerList(value: string): number[] {
@@ -39,7 +40,10 @@ export function registerOnnxCommands(program: Command): void {
     .description(
       "Write the DINOv3 ONNX model medprobe builds from a weights folder (opset 17; any batch and any size that is a multiple of the patch size)",
     )
-    .requiredOption("--weights <dir>", "folder with config.json and model.safetensors")
+    .requiredOption(
+      "--weights <dir>",
+      "folder with config.json and model.safetensors, or a Hugging Face id (facebook/dinov3-vits16-pretrain-lvd1689m)",
+    )
     .requiredOption("--out <file>", "the .onnx file to write")
     .option(
       "--intermediate-layers <list>",
@@ -47,7 +51,7 @@ export function registerOnnxCommands(program: Command): void {
       parseLayerList,
     )
     .action(async (opts: { weights: string; out: string; intermediateLayers?: number[] }) => {
-      const r = await exportDinov3Onnx(opts.weights, opts.out, {
+      const r = await exportDinov3Onnx(await resolveWeightsOption(opts.weights), opts.out, {
         intermediateLayers: opts.intermediateLayers,
       });
       const c = r.config;

@@ -8,6 +8,18 @@
 export { type BackendChoice, type BackendRequest, chooseBackend } from "./backend.ts";
 export * from "./onnx/mod.ts";
 export {
+  DEFAULT_HUB_FILES,
+  downloadSnapshot,
+  findCachedSnapshot,
+  hubCacheDir,
+  type HubOptions,
+  type HubProgress,
+  hubToken,
+  parseRepoId,
+  repoFolder,
+  resolveWeights,
+} from "./hub.ts";
+export {
   DINOV3_HF_REPOS,
   DINOV3_PRESETS,
   type Dinov3Config,
