@@ -148,6 +148,8 @@ export interface TileBagStats {
   encodeSeconds: number;
   /** Seconds spent waiting for tiles (read + decode not hidden behind encoding). */
   readWaitSeconds: number;
+  /** Chunks of the last slide (skipped ones included). */
+  chunks: number;
 }
 
 /** The `tile-bag` adapter, with chunked extraction. */
@@ -266,6 +268,7 @@ export function createTileBagAdapter(options: Record<string, unknown> = {}): Til
     peakTilesHeld: 0,
     encodeSeconds: 0,
     readWaitSeconds: 0,
+    chunks: 0,
   };
   const tissueOptions = {
     method: o.method,
@@ -430,6 +433,7 @@ export function createTileBagAdapter(options: Record<string, unknown> = {}): Til
       stats.readWaitSeconds = 0;
       const p = await plan(data);
       const count = Math.ceil(p.grid.count / o.chunkTiles);
+      stats.chunks = count;
       const chunkIndices = (index: number) => {
         const indices: number[] = [];
         const end = Math.min(p.grid.count, (index + 1) * o.chunkTiles);

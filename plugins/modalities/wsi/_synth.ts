@@ -23,7 +23,7 @@ export interface SyntheticSlideOptions {
   tumour: boolean;
   /** Draw tissue at all (false: blank glass, a "no tissue" slide). @default {true} */
   tissue?: boolean;
-  /** Level-0 µm/px written in the file. @default {2} */
+  /** Level-0 µm/px written in the file (coarse, so small synthetic sections pass CLAM's area filter). @default {4} */
   mpp?: number;
 }
 
@@ -130,7 +130,7 @@ export async function writeSyntheticSlide(
   path: string,
   options: SyntheticSlideOptions,
 ): Promise<void> {
-  const mpp = options.mpp ?? 2;
+  const mpp = options.mpp ?? 4;
   const image = renderSyntheticSlide(options);
   await writePyramidTiff(path, image, {
     tileSize: 256,
