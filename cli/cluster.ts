@@ -316,7 +316,10 @@ export function toYaml(value: unknown, indent = ""): string {
     }).join("");
   }
   return Object.entries(value as Record<string, unknown>).map(([k, v]) => {
-    if (!isBlock(v)) return `${indent}${k}: ${Array.isArray(v) ? "[]" : scalar(v)}\n`;
+    if (!isBlock(v)) {
+      const empty = Array.isArray(v) ? "[]" : v !== null && typeof v === "object" ? "{}" : null;
+      return `${indent}${k}: ${empty ?? scalar(v)}\n`;
+    }
     return `${indent}${k}:\n${toYaml(v, Array.isArray(v) ? indent : `${indent}  `)}`;
   }).join("");
 }
