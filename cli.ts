@@ -15,6 +15,8 @@
  */
 
 import { Command, CommanderError } from "commander";
+import { UsageError } from "./core/errors.ts";
+import type { Registry } from "./core/registry.ts";
 import { registerInfoCommands } from "./cli/info.ts";
 import { registerReportCommand } from "./cli/report.ts";
 import { registerEvalCommands } from "./cli/eval.ts";
@@ -26,10 +28,15 @@ import { registerOnnxCommands } from "./cli/onnx.ts";
 import { registerExtractCommand } from "./cli/extract.ts";
 import { registerCacheCommands } from "./cli/cache.ts";
 import { registerClusterCommands } from "./cli/cluster.ts";
-import { VERSION, warn } from "./cli/common.ts";
+import { loadRegistry, VERSION, warn } from "./cli/common.ts";
+import { createDefaultRegistry } from "./plugins/builtin.ts";
 
-/** Builds the command-line program (exported for tests). */
-export function createProgram(): Command {
+/**
+ * Builds the command-line program (exported for tests). `registry` gives the
+ * task option groups of `eval`, `sweep` and `segment` (built-ins plus the
+ * `--plugin` modules).
+ */
+export function createProgram(registry: Registry = createDefaultRegistry()): Command {
   const program = new Command("medprobe")
     .description(
       "How good are the frozen features of a vision foundation model on your medical data?\n" +
@@ -41,8 +48,8 @@ export function createProgram(): Command {
   registerInfoCommands(program);
   registerDemoCommand(program);
   registerSynthCommand(program);
-  registerEvalCommands(program);
-  registerSegmentationCommands(program);
+  registerEvalCommands(program, registry);
+  registerSegmentationCommands(program, registry);
   registerEncodeCommands(program);
   registerOnnxCommands(program);
   registerReportCommand(program);
@@ -52,22 +59,62 @@ export function createProgram(): Command {
   return program;
 }
 
+/** The `--plugin` specifiers in raw arguments (`--plugin X` and `--plugin=X`). */
+export function pluginSpecs(args: readonly string[]): string[] {
+  const specs: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === "--") break;
+    if (args[i] === "--plugin" && i + 1 < args.length) specs.push(args[++i]);
+    else if (args[i].startsWith("--plugin=")) specs.push(args[i].slice("--plugin=".length));
+  }
+  return specs;
+}
+
+/**
+ * Exit codes: 0 success, 1 a runtime failure, 2 a usage mistake (unknown
+ * option or dataset, a head that does not fit the task, a value out of
+ * range: the relevant help follows the message), 130 interrupted by Ctrl-C.
+ */
+export const EXIT = { ok: 0, failure: 1, usage: 2, interrupted: 130 } as const;
+
+function isInterrupt(e: unknown): boolean {
+  return e instanceof DOMException && e.name === "AbortError" ||
+    (e as { name?: string })?.name === "AbortError";
+}
+
 /** Runs the CLI with arguments (without the program name); returns the exit code. */
 export async function main(args: readonly string[]): Promise<number> {
-  const program = createProgram();
+  let program: Command;
+  try {
+    program = createProgram(await loadRegistry(pluginSpecs(args)));
+  } catch (e) {
+    warn(`medprobe: ${(e as Error).message}`);
+    return EXIT.usage;
+  }
   try {
     await program.parseAsync([...args], { from: "user" });
-    return 0;
+    return EXIT.ok;
   } catch (e) {
     if (e instanceof CommanderError) {
       return e.code === "commander.helpDisplayed" || e.code === "commander.version" ||
           e.code === "commander.help"
-        ? 0
-        : (e.exitCode || 1);
+        ? EXIT.ok
+        : EXIT.usage;
     }
-    warn(`medprobe: ${(e as Error).message}`);
+    if (isInterrupt(e)) {
+      warn("medprobe: interrupted; features computed so far are in the cache");
+      return EXIT.interrupted;
+    }
+    const message = e instanceof Error ? e.message || e.name : String(e);
+    warn(`medprobe: ${message}`);
+    if (e instanceof UsageError) {
+      const sub = program.commands.find((c) => c.name() === e.help);
+      warn("");
+      warn((sub ?? program).helpInformation());
+      return EXIT.usage;
+    }
     if (Deno.env.get("MEDPROBE_DEBUG")) warn((e as Error).stack ?? "");
-    return 1;
+    return EXIT.failure;
   }
 }
 

@@ -24,11 +24,11 @@
  *
  * @example Running an evaluation from code
  * ```ts ignore
- * import { createDefaultRegistry, runEvaluation } from "jsr:@medprobe/medprobe";
+ * import { createDefaultRegistry, runTask } from "jsr:@medprobe/medprobe";
  * const registry = createDefaultRegistry();
  * const encoder = await registry.get("encoder", "dinov3").create({ weights: "dinov3-vits16" });
- * const record = await runEvaluation({
- *   registry, dataset: "xray/nih14", root: "NIH", encoder, out: "out", version: "0.1.0",
+ * const record = await runTask(registry, encoder, {
+ *   dataset: "xray/nih14", root: "NIH", out: "out", version: "0.2.0",
  * });
  * console.log(record.metrics.macro.auc);
  * ```
@@ -45,3 +45,4 @@ export * as metrics from "./plugins/metrics/mod.ts";
 export * as formats from "./plugins/formats/mod.ts";
 export * as modalities from "./plugins/modalities/mod.ts";
 export * as report from "./plugins/report/mod.ts";
+export * as tasks from "./plugins/tasks/mod.ts";

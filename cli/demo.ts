@@ -16,7 +16,7 @@ import type { ResultRecord } from "../core/result.ts";
 import { writeReport } from "../plugins/report/mod.ts";
 import { runSynth } from "./synth.ts";
 import { type EvalCliOptions, evaluate, interruptSignal } from "./eval.ts";
-import { loadRegistry, positiveInt, say, warn } from "./common.ts";
+import { boundedInt, encoderBackendOption, loadRegistry, positiveInt, say, warn } from "./common.ts";
 
 /** One demo run. */
 interface DemoRun {
@@ -141,8 +141,7 @@ export async function runDemo(registry: Registry, o: DemoOptions): Promise<Resul
       head: "decoder3d",
       options: {
         resolution: 128,
-        folds: 2,
-        runFolds: 1,
+        taskOptions: { folds: 2, runFolds: 1 },
         headOptions: {
           lr: 5e-3,
           epochs: 12,
@@ -169,8 +168,7 @@ export async function runDemo(registry: Registry, o: DemoOptions): Promise<Resul
         seed: o.seed,
         cache: `${out}/cache`,
         out: `${out}/runs/${run.dataset.replace("/", "_")}/${run.head}`,
-        bootstrap: 500,
-        workers: 2,
+        ...(run.head === "decoder3d" ? {} : { bootstrap: 500, workers: 2 }),
         plugin: [],
         ...run.options,
       } as EvalCliOptions, stop.signal);
@@ -200,9 +198,9 @@ export function registerDemoCommand(program: Command): void {
     )
     .option("--out <dir>", "output folder (default: a new temporary folder)")
     .option("--weights <dir>", "use these weights instead of the shipped random demo weights")
-    .option("--backend <name>", "webgpu, onnx or auto", "auto")
+    .addOption(encoderBackendOption())
     .option("--count <n>", "synthetic X-ray images", positiveInt, 160)
-    .option("--seed <n>", "seed", positiveInt, 1)
+    .option("--seed <n>", "seed of every random choice", boundedInt(0, 2 ** 31 - 1), 1)
     .option("--no-segmentation", "skip the 3D segmentation task")
     .action(async (opts: DemoOptions & { segmentation?: boolean }) => {
       const registry = await loadRegistry();

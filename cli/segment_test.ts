@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { Command } from "commander";
-import { parseWindow, registerSegmentationCommands, runSegmentationEval } from "./segment.ts";
+import { parseWindow, registerSegmentationCommands, segmentOptions } from "./segment.ts";
+import { evaluate } from "./eval.ts";
 import { createDefaultRegistry } from "../plugins/builtin.ts";
 import { writeRandomDinov3 } from "../plugins/encoders/dinov3/weights.ts";
 import { parseDinov3Config } from "../plugins/encoders/dinov3/config.ts";
@@ -13,7 +14,7 @@ Deno.test("parseWindow() and the segment command's flags", () => {
   assert.deepEqual(parseWindow("[[-160,240],[0,15]]"), [[-160, 240], [0, 15]]);
   assert.throws(() => parseWindow("wide"), /must be "percentile"/);
   const program = new Command("medprobe").exitOverride();
-  registerSegmentationCommands(program);
+  registerSegmentationCommands(program, createDefaultRegistry());
   const cmd = program.commands.find((c) => c.name() === "segment")!;
   const flags = cmd.options.map((o) => o.long);
   for (
@@ -24,8 +25,10 @@ Deno.test("parseWindow() and the segment command's flags", () => {
       "--lr",
       "--patch",
       "--decoder-channels",
-      "--fold-indices",
-      "--no-masks",
+      "--run-folds",
+      "--no-write-masks",
+      "--head-options",
+      "--seed",
     ]
   ) {
     assert.ok(flags.includes(f), f);
@@ -33,7 +36,7 @@ Deno.test("parseWindow() and the segment command's flags", () => {
 });
 
 Deno.test({
-  name: "runSegmentationEval(): pet/autopet end to end with CT+PET channels and a random DINOv3",
+  name: "segment: pet/autopet end to end with CT+PET channels and a random DINOv3",
   ignore: !hasGpu && !requireGpu,
   sanitizeResources: false,
   sanitizeOps: false,
@@ -53,17 +56,36 @@ Deno.test({
         0,
       );
       await synthesizeAutopet(`${dir}/data`, { count: 7, seed: 1, size: 32, depth: 8 });
-      const record = await runSegmentationEval(createDefaultRegistry(), "pet/autopet", {
+      const options = segmentOptions({
         data: `${dir}/data`,
         weights: `${dir}/w`,
         backend: "onnx",
+        precision: "f32",
+        batch: 16,
+        seed: 0,
+        plugin: [],
         resolution: 32,
         out: `${dir}/out`,
         channels: "ct+pet",
         quiet: true,
-        gpu,
-        head: { channels: [8, 4], epochs: 1, cropsPerVolume: 1, patchSize: [8, 16, 16] },
+        decoderChannels: [8, 4],
+        crops: 1,
+        patch: [8, 16, 16],
+        epochs: 1,
       });
+      // The flags map onto the decoder's options and the dataset's reader.
+      assert.deepEqual(options.openOptions, { channels: "ct+pet" });
+      assert.deepEqual(options.headOptions, {
+        channels: [8, 4],
+        cropsPerVolume: 1,
+        patchSize: [8, 16, 16],
+      });
+      const record = await evaluate(
+        createDefaultRegistry(),
+        "pet/autopet",
+        { ...options, headOptions: { ...options.headOptions, gpu } },
+        new AbortController().signal,
+      );
       assert.equal(record.dataset, "pet/autopet");
       assert.equal(record.folds!.length, 1); // the protocol's single 80/20 split
       assert.deepEqual(record.adapter.settings.window, [[-160, 240], [0, 15]]);

@@ -115,3 +115,31 @@ export class ShaderCompilationError extends Error {
     this.messages = messages;
   }
 }
+
+/**
+ * A request that cannot be run as asked: an unknown dataset, a head or
+ * metric that does not fit the task, an option out of range. Raised before
+ * any work starts; the CLI shows the relevant help and exits 2 (runtime
+ * failures exit 1).
+ *
+ * @example
+ * ```ts
+ * import { UsageError } from "./errors.ts";
+ * import assert from "node:assert/strict";
+ * const e = new UsageError('Cannot use head "abmil"', { help: "eval" });
+ * assert.equal(e.name, "UsageError");
+ * assert.equal(e.help, "eval");
+ * ```
+ */
+export class UsageError extends TypeError {
+  /** The error name. */
+  override name = "UsageError";
+  /** The command whose help is relevant (e.g. `"eval"`), when known. */
+  readonly help: string | undefined;
+
+  /** Creates a usage error; the message names the value, the rule and what fits. */
+  constructor(message: string, options: ErrorOptions & { help?: string } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.help = options.help;
+  }
+}

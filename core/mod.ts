@@ -2,7 +2,8 @@
 /**
  * The small core of medprobe: plugin interfaces and registry, host tensors,
  * errors, the WebGPU device layer, safetensors I/O, image preprocessing,
- * metric reductions, result records, the feature cache and the runners.
+ * metric reductions, result records, the feature cache and the experiment services that task
+ * plugins share.
  *
  * @module
  */
@@ -18,13 +19,8 @@ export * from "./result.ts";
 export * from "./cache.ts";
 export * from "./extract.ts";
 export * from "./prefetch.ts";
-export * from "./run.ts";
 export * from "./random.ts";
-export {
-  isSegmentationSample,
-  runSegmentationEvaluation,
-  type SegmentationEvaluationOptions,
-  type SegmentationProtocolDefaults,
-  type SegmentationSample,
-  type SegmentationStageProgress,
-} from "./run_segmentation.ts";
+export * from "./bootstrap.ts";
+export * from "./stats.ts";
+export * from "./csv.ts";
+export * from "./experiment.ts";

@@ -1,22 +1,26 @@
 // This module is browser compatible.
 /**
- * The plugin interfaces of medprobe: encoders, adapters, heads, metrics and
- * modalities. A plugin is a plain object with a `kind` discriminant; it is
+ * The plugin interfaces of medprobe: encoders, adapters, heads, metrics,
+ * modalities and tasks. A plugin is a plain object with a `kind` discriminant; it is
  * registered explicitly with {@linkcode createRegistry} (core/registry.ts),
  * never as a side effect of importing its module.
  *
  * The data path (ARCHITECTURE.md): a modality's dataset yields samples → an
  * adapter turns each sample into encoder inputs and the encoder outputs back
  * into features → the feature cache keeps them → a head is fitted and
- * predicts → metrics score the predictions → a result record.
+ * predicts → metrics score the predictions → a result record. A *task*
+ * plugin (classification, 3D segmentation, MIL, affinities...) runs that
+ * path for the datasets that name it, getting its adapter, head and metrics
+ * by name from the registry.
  *
  * @module
  */
 
 import type { HostTensor } from "./tensor.ts";
+import type { ResultRecord } from "./result.ts";
 
-/** The five plugin kinds. */
-export type PluginKind = "encoder" | "adapter" | "head" | "metric" | "modality";
+/** The six plugin kinds. */
+export type PluginKind = "encoder" | "adapter" | "head" | "metric" | "modality" | "task";
 
 /** Fields every plugin has. */
 export interface PluginBase {
@@ -188,7 +192,7 @@ export interface AdapterContext {
   /** The encoder to run. */
   readonly encoder: Encoder;
   /** Target input size: square side, `[H, W]`, or `"native"` (rounded to the size multiple). */
-  readonly resolution: number | readonly [number, number] | "native";
+  readonly resolution: number | [number, number] | "native";
   /** Largest encoder batch (slices, tiles). */
   readonly batchSize: number;
   /** Cancels a long extraction. */
@@ -209,6 +213,30 @@ export interface Adapter {
    * `extract` per sample.
    */
   extractBatch?(data: readonly SampleData[], ctx: AdapterContext): Promise<FeatureRecord[]>;
+  /**
+   * Streams the features of one large sample in chunks (slabs of slices,
+   * batches of tiles), in order, so that a run never holds the whole
+   * feature volume or bag. Core stores each chunk as its own cache entry
+   * and reassembles them along {@linkcode Adapter.chunkAxis}. Optional:
+   * runners fall back to `extract`.
+   */
+  extractChunks?(data: SampleData, ctx: AdapterContext): AsyncIterable<FeatureChunk>;
+  /** Axis along which chunks of every feature kind concatenate (1 for `[C, D, h, w]` slabs, 0 for `[N, C]` bags). @default {0} */
+  readonly chunkAxis?: number;
+  /**
+   * The pixels a head sees beside the features (e.g. the windowed,
+   * [0, 1]-normalised volume a 3D decoder uses for its skip connections).
+   * Optional.
+   */
+  prepareInput?(data: SampleData): SampleData;
+}
+
+/** One chunk of a sample's features, from {@linkcode Adapter.extractChunks}. */
+export interface FeatureChunk {
+  /** 0-based chunk index, increasing by one. */
+  readonly index: number;
+  /** The chunk's features, by kind. */
+  readonly features: FeatureRecord;
 }
 
 /** An adapter plugin: `image2d`, `slice-mean`, `slice-stack`, `tile-bag`... */
@@ -217,19 +245,32 @@ export interface AdapterPlugin extends PluginBase {
   readonly kind: "adapter";
   /** The {@linkcode SampleData} kinds it accepts. */
   readonly accepts: readonly string[];
+  /**
+   * What it produces, matched against {@linkcode TaskPlugin.input}:
+   * `"vectors"` (one feature vector per sample), `"volumes"` (a feature
+   * volume per sample), `"bags"` (a variable-length set of vectors).
+   * @default {"vectors"}
+   */
+  readonly output?: string;
   /** Creates the adapter with validated options. */
   create(options?: Record<string, unknown>): Adapter;
 }
 
 // ------------------------------------------------------------------ heads --
 
-/** The learning problems medprobe evaluates. */
+/**
+ * The learning problems medprobe evaluates (a dataset's `problem`). A task
+ * plugin may add its own; heads and metrics list the problems they handle.
+ */
 export type TaskType =
   | "binary"
   | "multilabel"
   | "multiclass"
   | "segmentation"
-  | "affinity";
+  | "affinity"
+  | "regression"
+  // deno-lint-ignore ban-types
+  | (string & {});
 
 /** Progress of a training run. */
 export interface FitProgress {
@@ -280,8 +321,13 @@ export interface Head<X = unknown, Y = unknown, P = unknown> {
 export interface HeadPlugin extends PluginBase {
   /** Discriminant. */
   readonly kind: "head";
-  /** The tasks it can learn. */
+  /** The learning problems it can learn. */
   readonly tasks: readonly TaskType[];
+  /**
+   * What it consumes, matched against {@linkcode TaskPlugin.input}:
+   * `"vectors"`, `"volumes"`, `"bags"`... @default {"vectors"}
+   */
+  readonly input?: string;
   /** Default hyperparameters (documented in the plugin's module). */
   readonly defaults: Readonly<Record<string, unknown>>;
   /** Creates an untrained head; options are merged with `defaults` and validated. */
@@ -302,8 +348,10 @@ export interface MetricPlugin extends PluginBase {
   readonly kind: "metric";
   /** True when larger is better (AUC, Dice), false for errors (HD95, VOI). */
   readonly higherIsBetter: boolean;
-  /** The tasks it applies to. */
+  /** The learning problems it applies to. */
   readonly tasks: readonly TaskType[];
+  /** How it is defined (thresholds, averaging, empty-mask handling), recorded with results. */
+  readonly definition?: string;
   /** Computes the metric. */
   compute(prediction: unknown, target: unknown, options?: Record<string, unknown>): Float64Array;
 }
@@ -339,7 +387,7 @@ export interface Dataset {
   /** The folder it was opened from. */
   readonly root: string;
   /** The learning problem. */
-  readonly task: TaskType;
+  readonly problem: TaskType;
   /** Label or class names, in target order. */
   readonly labels: readonly string[];
   /** Available split names. */
@@ -362,8 +410,10 @@ export interface DatasetSpec {
   readonly name: string;
   /** One sentence. */
   readonly description: string;
-  /** The learning problem. */
-  readonly task: TaskType;
+  /** The task plugin that runs it (`"classification"`, `"segmentation3d"`, `"mil"`, `"affinity"`). */
+  readonly task: string;
+  /** The learning problem (`"multilabel"`, `"binary"`, `"segmentation"`...). */
+  readonly problem: TaskType;
   /** The files and folders `open` expects, for error messages and docs. */
   readonly layout: readonly string[];
   /** Protocol defaults. */
@@ -382,10 +432,144 @@ export interface ModalityPlugin extends PluginBase {
   readonly datasets: readonly DatasetSpec[];
 }
 
+// ------------------------------------------------------------------ tasks --
+
+/**
+ * One option of a task: a flag `--<name>` in the task's group of `eval`'s
+ * help, and `taskOptions[name]` in {@linkcode TaskContext}.
+ */
+export interface TaskOption {
+  /** Kebab-case flag name, e.g. `"folds"`, `"run-folds"`. */
+  readonly name: string;
+  /** One sentence for the help. */
+  readonly description: string;
+  /** How the value is parsed and checked. */
+  readonly type: "int" | "number" | "string" | "boolean";
+  /** Default value (documented in the help). */
+  readonly default?: string | number | boolean;
+  /** Smallest accepted number. */
+  readonly min?: number;
+  /** Largest accepted number. */
+  readonly max?: number;
+  /** Accepted strings. */
+  readonly choices?: readonly string[];
+}
+
+/** Reports progress of one long stage (a bar on a terminal, plain lines in logs). */
+export interface StageProgress {
+  /** Sets the number of finished items. */
+  update(done: number, note?: string): void;
+  /** Ends the stage. */
+  stop(): void;
+}
+
+/** Creates a progress reporter for a stage of `total` items of `unit`. */
+export type ProgressFactory = (stage: string, total: number, unit: string) => StageProgress;
+
+/** Read access to registered plugins, by kind and name (a {@linkcode Registry} is one). */
+export interface PluginLookup {
+  /** The plugin of a kind and name; throws `TypeError` listing the known names when absent. */
+  get<K extends PluginKind>(kind: K, name: string): Extract<Plugin, { kind: K }>;
+  /** True when a plugin of this kind and name is registered. */
+  has(kind: PluginKind, name: string): boolean;
+  /** Registered plugins of one kind, in registration order. */
+  list<K extends PluginKind>(kind?: K): Extract<Plugin, { kind: K }>[];
+}
+
+/**
+ * Everything a task's `run` needs, resolved and checked by the caller
+ * (`eval`, `sweep` or {@linkcode runTask}): names are registered and fit the
+ * task, options are merged over the protocol's.
+ */
+export interface TaskContext {
+  /** Plugins: the task gets its adapter, head and metrics here by name. */
+  readonly registry: PluginLookup;
+  /** `modality/dataset`. */
+  readonly datasetId: string;
+  /** The dataset's spec (layout, protocol, `open`). */
+  readonly spec: DatasetSpec;
+  /** Dataset root folder, as downloaded. */
+  readonly root: string;
+  /** Options for the dataset's `open`. */
+  readonly openOptions: Readonly<Record<string, unknown>>;
+  /** The encoder (created and disposed by the caller). */
+  readonly encoder: Encoder;
+  /** Weights and whether they are pretrained, for the record. */
+  readonly encoderMeta: Readonly<Record<string, unknown>>;
+  /** Adapter plugin name. */
+  readonly adapter: string;
+  /** Adapter options (protocol's, then the caller's). */
+  readonly adapterOptions: Readonly<Record<string, unknown>>;
+  /** Head plugin name. */
+  readonly head: string;
+  /** Head options (protocol's, then the caller's). */
+  readonly headOptions: Readonly<Record<string, unknown>>;
+  /** Where heads train: `"auto"` picks native CPU on a software adapter or none. */
+  readonly headBackend: "auto" | "webgpu" | "cpu";
+  /** Feature kind fed to the head. */
+  readonly feature: string;
+  /** Metric plugin names. */
+  readonly metrics: readonly string[];
+  /** Encoder input resolution. */
+  readonly resolution: number | [number, number] | "native";
+  /** Encoder batch size (images, slices, tiles). */
+  readonly batchSize: number;
+  /** Seed of every random choice. */
+  readonly seed: number;
+  /** Bootstrap resamples for CIs (0: none). */
+  readonly bootstrap: number;
+  /** Feature cache folder. */
+  readonly cacheDir: string;
+  /** Output folder (created by the caller). */
+  readonly out: string;
+  /** Stop at the first failed sample instead of recording it. */
+  readonly strict: boolean;
+  /** Use at most this many samples per split. */
+  readonly limit?: number;
+  /** The task's own options ({@linkcode TaskPlugin.options}), parsed, defaults applied. */
+  readonly taskOptions: Readonly<Record<string, unknown>>;
+  /** Decodes a sample elsewhere (decode workers); default `sample.load()`. */
+  readonly load?: (split: string, index: number, sample: Sample) => Promise<SampleData>;
+  /** Progress reporters. */
+  readonly progress?: ProgressFactory;
+  /** Stops the run between samples, chunks and epochs. */
+  readonly signal?: AbortSignal;
+  /** medprobe version for the record. */
+  readonly version: string;
+  /** Extra fields for the record's `environment` (command line, versions...). */
+  readonly environment?: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * A task: one family of protocols (classification, 3D segmentation, MIL,
+ * affinities). It says what it feeds its head, checks the protocols of the
+ * datasets that name it, and runs an evaluation end to end.
+ */
+export interface TaskPlugin extends PluginBase {
+  /** Discriminant. */
+  readonly kind: "task";
+  /** What it feeds its head: `"vectors"`, `"volumes"`, `"bags"`... */
+  readonly input: string;
+  /** The learning problems it runs. */
+  readonly problems: readonly TaskType[];
+  /** Its own options (a group in `eval`'s help). */
+  readonly options: readonly TaskOption[];
+  /**
+   * Checks a dataset's protocol (at registration): throws a `TypeError`
+   * naming the field when a name is missing or does not fit the task.
+   * Core already checks that the protocol's adapter, heads and metrics are
+   * registered and fit `input` and the problem; this adds task-specific rules.
+   */
+  validateProtocol(protocol: ProtocolDefaults, registry: PluginLookup): void;
+  /** Runs one evaluation and writes its outputs into `ctx.out`. */
+  run(ctx: TaskContext): Promise<ResultRecord>;
+}
+
 /** Any plugin. */
 export type Plugin =
   | EncoderPlugin
   | AdapterPlugin
   | HeadPlugin
   | MetricPlugin
-  | ModalityPlugin;
+  | ModalityPlugin
+  | TaskPlugin;

@@ -26,7 +26,16 @@
  * @module
  */
 
-import type { Plugin, PluginKind } from "./plugin.ts";
+import type {
+  DatasetSpec,
+  ModalityPlugin,
+  Plugin,
+  PluginKind,
+  PluginLookup,
+  ProtocolDefaults,
+  TaskPlugin,
+  TaskType,
+} from "./plugin.ts";
 
 const NAME_PATTERN = /^[a-z0-9][a-z0-9._/-]*$/;
 
@@ -37,6 +46,7 @@ export const PLUGIN_KINDS: readonly PluginKind[] = [
   "head",
   "metric",
   "modality",
+  "task",
 ];
 
 type FieldRule = readonly [
@@ -50,12 +60,20 @@ const REQUIRED: Record<PluginKind, readonly FieldRule[]> = {
   head: [["tasks", "array"], ["defaults", "object"], ["create", "function"], ["load", "function"]],
   metric: [["higherIsBetter", "boolean"], ["tasks", "array"], ["compute", "function"]],
   modality: [["datasets", "array"]],
+  task: [
+    ["input", "string"],
+    ["problems", "array"],
+    ["options", "array"],
+    ["validateProtocol", "function"],
+    ["run", "function"],
+  ],
 };
 
 const DATASET_FIELDS: readonly FieldRule[] = [
   ["name", "string"],
   ["description", "string"],
   ["task", "string"],
+  ["problem", "string"],
   ["layout", "array"],
   ["protocol", "object"],
   ["open", "function"],
@@ -146,8 +164,114 @@ export function validatePlugin(value: unknown, source?: string): Plugin {
 /** Plugin of a given kind. */
 export type PluginOfKind<K extends PluginKind> = Extract<Plugin, { kind: K }>;
 
+/** The adapters, heads and metrics that fit a task and a learning problem, by name. */
+export interface TaskFit {
+  /** Adapters whose output is the task's input. */
+  adapters: string[];
+  /** Heads that consume the task's input and learn the problem. */
+  heads: string[];
+  /** Metrics defined for the problem. */
+  metrics: string[];
+}
+
+/**
+ * Lists the registered adapters, heads and metrics that fit a task plugin
+ * and a learning problem (what an error message offers instead).
+ */
+export function pluginsFitting(
+  registry: PluginLookup,
+  task: TaskPlugin,
+  problem: TaskType,
+): TaskFit {
+  return {
+    adapters: registry.list("adapter").filter((a) => (a.output ?? "vectors") === task.input)
+      .map((a) => a.name),
+    heads: registry.list("head").filter((h) =>
+      (h.input ?? "vectors") === task.input && h.tasks.includes(problem)
+    ).map((h) => h.name),
+    metrics: registry.list("metric").filter((m) => m.tasks.includes(problem)).map((m) => m.name),
+  };
+}
+
+function quoteList(names: readonly string[]): string {
+  return names.length === 0 ? "none" : names.map((n) => `"${n}"`).join(", ");
+}
+
+/**
+ * Checks that named plugins exist and fit a task and problem; returns one
+ * message per misfit ("head "abmil" does not fit task "classification"...:
+ * heads that fit are ..."), empty when everything fits.
+ */
+export function checkTaskFit(
+  registry: PluginLookup,
+  task: TaskPlugin,
+  problem: TaskType,
+  names: { adapter?: string; heads?: readonly string[]; metrics?: readonly string[] },
+): string[] {
+  const fit = pluginsFitting(registry, task, problem);
+  const problems: string[] = [];
+  const where = `task "${task.name}" (${problem}, input ${task.input})`;
+  const check = (kind: "adapter" | "head" | "metric", name: string, fits: string[]) => {
+    if (!registry.has(kind, name)) {
+      problems.push(
+        `${kind} "${name}" is not registered: ${kind}s that fit ${where} are ${quoteList(fits)}`,
+      );
+    } else if (!fits.includes(name)) {
+      problems.push(`${kind} "${name}" does not fit ${where}: ${kind}s that fit are ${quoteList(fits)}`);
+    }
+  };
+  if (names.adapter !== undefined) check("adapter", names.adapter, fit.adapters);
+  for (const h of names.heads ?? []) check("head", h, fit.heads);
+  for (const m of names.metrics ?? []) check("metric", m, fit.metrics);
+  return problems;
+}
+
+/**
+ * Checks one dataset of a modality against the registry: its task is a
+ * registered task plugin that runs its problem, and its protocol names an
+ * adapter, heads and metrics that are registered and fit the task. Throws a
+ * `TypeError` naming the dataset and every misfit.
+ */
+export function validateDataset(
+  registry: PluginLookup,
+  modality: Pick<ModalityPlugin, "name">,
+  spec: DatasetSpec,
+): void {
+  const id = `${modality.name}/${spec.name}`;
+  if (!registry.has("task", spec.task)) {
+    throw new TypeError(
+      `Cannot register dataset "${id}" as its task "${spec.task}" must be a registered task plugin: registered tasks are ${
+        quoteList(registry.list("task").map((t) => t.name))
+      }`,
+    );
+  }
+  const task = registry.get("task", spec.task);
+  if (!task.problems.includes(spec.problem)) {
+    throw new TypeError(
+      `Cannot register dataset "${id}" as task "${task.name}" runs ${
+        quoteList(task.problems)
+      }: current problem is "${spec.problem}"`,
+    );
+  }
+  const p: ProtocolDefaults = spec.protocol;
+  const misfits = checkTaskFit(registry, task, spec.problem, {
+    adapter: p.adapter,
+    heads: p.heads,
+    metrics: p.metrics,
+  });
+  if (p.heads.length === 0) misfits.push("the protocol names no head");
+  if (misfits.length > 0) {
+    throw new TypeError(`Cannot register dataset "${id}" as ${misfits.join("; ")}`);
+  }
+  try {
+    task.validateProtocol(p, registry);
+  } catch (e) {
+    throw new TypeError(`Cannot register dataset "${id}": ${(e as Error).message}`, { cause: e });
+  }
+}
+
 /** A set of registered plugins, looked up by kind and name. */
-export interface Registry {
+export interface Registry extends PluginLookup {
   /** Validates and registers a plugin; throws `TypeError` on a duplicate or malformed plugin. */
   use(plugin: Plugin): Registry;
   /** The plugin of a kind and name; throws `TypeError` listing the known names when absent. */
@@ -160,11 +284,16 @@ export interface Registry {
 
 /**
  * Creates a registry holding the given plugins (validated, in order).
+ * Datasets are checked against the tasks, adapters, heads and metrics once
+ * all of `plugins` are in (so the order within the list does not matter);
+ * a modality added later with `use` is checked at once, so register its
+ * task and plugins first.
  *
  * @param plugins Plugins to register now; more can be added with `use`.
  */
 export function createRegistry(plugins: readonly Plugin[] = []): Registry {
   const byKey = new Map<string, Plugin>();
+  let building = true;
   const registry: Registry = {
     use(plugin: Plugin): Registry {
       const p = validatePlugin(plugin);
@@ -173,6 +302,9 @@ export function createRegistry(plugins: readonly Plugin[] = []): Registry {
         throw new TypeError(
           `Cannot register ${p.kind} plugin "${p.name}" as a ${p.kind} with this name is already registered`,
         );
+      }
+      if (!building && p.kind === "modality") {
+        for (const d of p.datasets) validateDataset(registry, p, d);
       }
       byKey.set(key, p);
       return registry;
@@ -199,6 +331,10 @@ export function createRegistry(plugins: readonly Plugin[] = []): Registry {
     },
   };
   for (const p of plugins) registry.use(p);
+  building = false;
+  for (const m of registry.list("modality")) {
+    for (const d of m.datasets) validateDataset(registry, m, d);
+  }
   return registry;
 }
 

@@ -52,7 +52,14 @@ Deno.test("validatePlugin() names the plugin and the missing or wrong field", ()
         kind: "modality",
         name: "us",
         description: "ultrasound",
-        datasets: [{ name: "busi", description: "d", task: "binary", layout: [], protocol: {} }],
+        datasets: [{
+          name: "busi",
+          description: "d",
+          task: "classification",
+          problem: "binary",
+          layout: [],
+          protocol: {},
+        }],
       }),
     /modality plugin "us" dataset "busi" as field "open" must be a function/,
   );
@@ -87,4 +94,92 @@ Deno.test("loadPluginModule() loads a plugin module from disk and rejects a malf
   await assert.rejects(() => loadPluginModule(none), /exports no plugin/);
   await assert.rejects(() => loadPluginModule(`${dir}/missing.ts`), /Cannot load plugin module/);
   await Deno.remove(dir, { recursive: true });
+});
+
+// A toy task and the plugins that fit it, for the registration checks.
+const toyTask = {
+  kind: "task" as const,
+  name: "toy-task",
+  description: "toy",
+  input: "vectors",
+  problems: ["binary"],
+  options: [],
+  validateProtocol(protocol: { resolution: number }) {
+    if (protocol.resolution > 1000) throw new TypeError("protocol.resolution must be <= 1000");
+  },
+  run: () => Promise.reject(new Error("not run")),
+};
+const toyAdapter = {
+  kind: "adapter" as const,
+  name: "toy-adapter",
+  description: "toy",
+  accepts: ["image"],
+  create: () => ({ featureKinds: ["cls"], settings: {}, extract: () => Promise.resolve({}) }),
+};
+const toyHead = (name: string, input?: string) => ({
+  kind: "head" as const,
+  name,
+  description: "toy",
+  tasks: ["binary"],
+  ...(input ? { input } : {}),
+  defaults: {},
+  create: () => ({}) as never,
+  load: () => ({}) as never,
+});
+const toyModality = (protocol: Record<string, unknown>, task = "toy-task") => ({
+  kind: "modality" as const,
+  name: "toy",
+  description: "toy",
+  datasets: [{
+    name: "set",
+    description: "d",
+    task,
+    problem: "binary",
+    layout: [],
+    protocol: {
+      adapter: "toy-adapter",
+      heads: ["toy-head"],
+      metrics: ["positives"],
+      resolution: 224,
+      feature: "cls",
+      trainSplit: "train",
+      testSplit: "test",
+      ...protocol,
+    },
+    open: () => Promise.reject(new Error("no")),
+    synthesize: () => Promise.resolve(),
+  }],
+});
+
+Deno.test("createRegistry() checks each dataset's task and protocol at registration", () => {
+  const base = [toyTask, toyAdapter, toyHead("toy-head"), toyHead("bag-head", "bags"), metric];
+  // Order within the list does not matter: the modality may come first.
+  const ok = createRegistry([toyModality({}), ...base] as never);
+  assert.equal(ok.get("modality", "toy").datasets[0].task, "toy-task");
+  assert.throws(
+    () => createRegistry([...base, toyModality({}, "segment-everything")] as never),
+    /dataset "toy\/set" as its task "segment-everything" must be a registered task plugin: registered tasks are "toy-task"/,
+  );
+  assert.throws(
+    () => createRegistry([...base, toyModality({ heads: ["bag-head"] })] as never),
+    /head "bag-head" does not fit task "toy-task" \(binary, input vectors\): heads that fit are "toy-head"/,
+  );
+  assert.throws(
+    () => createRegistry([...base, toyModality({ metrics: ["dice"] })] as never),
+    /metric "dice" is not registered: metrics that fit .* are "positives"/,
+  );
+  assert.throws(
+    () => createRegistry([...base, toyModality({ adapter: "missing" })] as never),
+    /adapter "missing" is not registered/,
+  );
+  assert.throws(
+    () => createRegistry([...base, toyModality({ resolution: 4096 })] as never),
+    /dataset "toy\/set": protocol.resolution must be <= 1000/,
+  );
+  // A modality added later with use() is checked at once.
+  const later = createRegistry(base as never);
+  assert.throws(
+    () => later.use(toyModality({ heads: ["nope"] }) as never),
+    /head "nope" is not registered/,
+  );
 });

@@ -102,7 +102,18 @@ export interface ResultRecord {
   /** Adapter name and settings. */
   adapter: { name: string; settings: Record<string, unknown> };
   /** Head name and every hyperparameter in effect. */
-  head: { name: string; hyperparameters: Record<string, unknown> };
+  head: {
+    /** Head plugin name. */
+    name: string;
+    /** Every hyperparameter in effect. */
+    hyperparameters: Record<string, unknown>;
+    /** Training loss per epoch (the loss curve), when the head trains. */
+    losses?: number[];
+    /** The saved trained head, relative to the record. */
+    file?: string;
+    /** Any further head facts (per-fold files...). */
+    [key: string]: unknown;
+  };
   /** Data used. */
   data: {
     /** Dataset root. */
@@ -115,6 +126,8 @@ export interface ResultRecord {
     cache?: string;
     /** Samples served from the cache vs computed. */
     cacheHits?: number;
+    /** Any further data facts (split source, rows skipped at open...). */
+    [key: string]: unknown;
   };
   /** Per-stage timings (`"extract"`, `"fit"`, `"predict"`, `"metrics"`). */
   timings: Record<string, StageTiming>;

@@ -208,3 +208,52 @@ export function bf16ToF32(bits: Uint16Array): Float32Array {
   for (let i = 0; i < bits.length; i++) u[i] = bits[i] << 16;
   return out;
 }
+
+/**
+ * Concatenates tensors along one axis (shapes equal elsewhere): chunks of a
+ * bag along 0, slabs of a `[C, D, h, w]` volume along 1.
+ *
+ * @example
+ * ```ts
+ * import { concatAxis } from "./tensor.ts";
+ * import assert from "node:assert/strict";
+ * const a = { data: Float32Array.of(1, 2, 3, 4), shape: [2, 1, 2] };
+ * const b = { data: Float32Array.of(5, 6), shape: [2, 1, 1] };
+ * assert.deepEqual(Array.from(concatAxis([a, b], 2).data), [1, 2, 5, 3, 4, 6]);
+ * ```
+ */
+export function concatAxis(parts: readonly HostTensor[], axis: number): HostTensor {
+  if (parts.length === 0) {
+    throw new RangeError("Cannot concatenate as there must be at least one tensor");
+  }
+  const rank = parts[0].shape.length;
+  if (!(Number.isInteger(axis) && axis >= 0 && axis < rank)) {
+    throw new RangeError(
+      `Cannot concatenate as axis must be in [0, ${rank}): current value is ${axis}`,
+    );
+  }
+  for (const p of parts) {
+    if (p.shape.length !== rank || p.shape.some((d, i) => i !== axis && d !== parts[0].shape[i])) {
+      throw new TypeError(
+        `Cannot concatenate along axis ${axis} as shapes must agree elsewhere: ${
+          formatShape(parts[0].shape)
+        } vs ${formatShape(p.shape)}`,
+      );
+    }
+  }
+  const outer = numel(parts[0].shape.slice(0, axis));
+  const inner = numel(parts[0].shape.slice(axis + 1));
+  const total = parts.reduce((a, p) => a + p.shape[axis], 0);
+  const shape = [...parts[0].shape];
+  shape[axis] = total;
+  const data = new Float32Array(outer * total * inner);
+  let offset = 0;
+  for (const p of parts) {
+    const block = p.shape[axis] * inner;
+    for (let o = 0; o < outer; o++) {
+      data.set(p.data.subarray(o * block, (o + 1) * block), (o * total + offset) * inner);
+    }
+    offset += p.shape[axis];
+  }
+  return { data, shape };
+}

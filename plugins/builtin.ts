@@ -13,10 +13,12 @@ import { METRIC_PLUGINS } from "./metrics/mod.ts";
 import { ctPlugin, petPlugin, xrayPlugin } from "./modalities/mod.ts";
 import { onnxEncoderPlugin } from "./encoders/onnx/onnx_encoder.ts";
 import { DINOV3_ENCODERS } from "./encoders/dinov3/mod.ts";
+import { TASK_PLUGINS } from "./tasks/mod.ts";
 
-/** Every built-in plugin: encoders, adapters, heads, metrics, modalities. */
+/** Every built-in plugin: encoders, adapters, heads, metrics, tasks, modalities. */
 export function builtinPlugins(): Plugin[] {
   return [
+    ...TASK_PLUGINS,
     ...DINOV3_ENCODERS,
     onnxEncoderPlugin,
     image2dAdapter,

@@ -15,8 +15,9 @@ import assert from "node:assert/strict";
 import { writeRandomDinov3 } from "../plugins/encoders/dinov3/weights.ts";
 import { parseDinov3Config } from "../plugins/encoders/dinov3/config.ts";
 import { createDinov3OnnxEncoder } from "../plugins/encoders/onnx/dinov3_onnx.ts";
-import { MSD_TASKS, msdDataset, synthesizeMsd } from "../plugins/modalities/ct/msd.ts";
-import { runSegmentationEvaluation } from "../core/run_segmentation.ts";
+import { MSD_TASKS, synthesizeMsd } from "../plugins/modalities/ct/msd.ts";
+import { runTask } from "../core/experiment.ts";
+import { createDefaultRegistry } from "../plugins/builtin.ts";
 import { validateResultRecord } from "../core/result.ts";
 import { readNifti } from "../plugins/formats/nifti/mod.ts";
 import { hasGpu, requireGpu, testGpu } from "../kernels/_testing.ts";
@@ -46,23 +47,19 @@ Deno.test({
       });
       const encoder = await createDinov3OnnxEncoder(`${dir}/weights`);
       try {
-        const spec = msdDataset("Task09_Spleen");
-        const record = await runSegmentationEvaluation({
+        const record = await runTask(createDefaultRegistry(), encoder, {
           dataset: "ct/msd-task09",
           root: `${dir}/data`,
-          opened: await spec.open(`${dir}/data`),
-          protocol: spec.protocol,
-          encoder,
           encoderMeta: { weights: `${dir}/weights`, pretrained: false },
           out: `${dir}/out`,
           version: "test",
           resolution: 128,
           batchSize: 16,
-          folds: 4,
-          runFolds: 1,
+          taskOptions: { folds: 4, runFolds: 1 },
           seed: 0,
-          gpu,
+          headBackend: "webgpu",
           headOptions: {
+            gpu,
             channels: [16, 16, 8, 4],
             lr: 5e-3,
             epochs: 12,

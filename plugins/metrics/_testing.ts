@@ -7,7 +7,7 @@
  * @module
  */
 
-import { createMulberry32 } from "./bootstrap.ts";
+import { createMulberry32 } from "../../core/random.ts";
 
 /** A seeded uniform generator in [0, 1). */
 export function seededRandom(seed: number): () => number {

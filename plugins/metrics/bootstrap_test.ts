@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { bootstrapCi, createMulberry32 } from "./bootstrap.ts";
+import { bootstrapCi } from "../../core/bootstrap.ts";
+import { createMulberry32 } from "../../core/random.ts";
 import { aucMetric } from "./classification.ts";
 import { diceMetric } from "./overlap.ts";
 import { assertClose, bruteAuc } from "./_testing.ts";

@@ -146,8 +146,8 @@ export {
   type BootstrapInterval,
   type BootstrapMetric,
   type BootstrapOptions,
-  createMulberry32,
-} from "./bootstrap.ts";
+} from "../../core/bootstrap.ts";
+export { createMulberry32 } from "../../core/random.ts";
 
 /** Every built-in metric plugin, in listing order. */
 export const METRIC_PLUGINS: readonly MetricPlugin[] = [

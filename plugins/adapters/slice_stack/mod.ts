@@ -57,6 +57,7 @@ import type {
   Adapter,
   AdapterContext,
   AdapterPlugin,
+  FeatureChunk,
   FeatureRecord,
   Image2D,
   SampleData,
@@ -326,6 +327,7 @@ export function createSliceStackAdapter(options: SliceStackOptions = {}): Adapte
   return {
     featureKinds: [SLICE_STACK_KIND],
     settings: { window: o.window, percentiles: o.percentiles, layout: "[C*channels, D, h, w]" },
+    chunkAxis: 1,
     async extract(data: SampleData, ctx: AdapterContext): Promise<FeatureRecord> {
       const volume = data as Volume;
       let out: HostTensor | undefined;
@@ -344,6 +346,43 @@ export function createSliceStackAdapter(options: SliceStackOptions = {}): Adapte
       });
       return { [SLICE_STACK_KIND]: out! };
     },
+    async *extractChunks(data: SampleData, ctx: AdapterContext): AsyncIterable<FeatureChunk> {
+      // One slab at a time: the extraction is paused at each slab until the
+      // consumer (the cache) has taken it.
+      const slabs: FeatureSlab[] = [];
+      let wake: (() => void) | undefined;
+      let resume: (() => void) | undefined;
+      let done = false;
+      let error: unknown;
+      const run = extractSliceStack(data as Volume, ctx, options as Record<string, unknown>, (slab) => {
+        slabs.push(slab);
+        wake?.();
+        return new Promise<void>((r) => (resume = r));
+      }).then(
+        () => void (done = true),
+        (e) => void ((error = e), (done = true)),
+      ).finally(() => wake?.());
+      let index = 0;
+      while (true) {
+        if (slabs.length === 0 && !done) await new Promise<void>((r) => (wake = r));
+        wake = undefined;
+        const slab = slabs.shift();
+        if (slab) {
+          yield { index: index++, features: { [SLICE_STACK_KIND]: slab.features } };
+          const r = resume;
+          resume = undefined;
+          r?.();
+          continue;
+        }
+        if (done) break;
+      }
+      await run;
+      if (error !== undefined) throw error;
+    },
+    prepareInput(data: SampleData): SampleData {
+      const volume = data as Volume;
+      return { ...volume, data: normalizeVolume(volume, o.window, o.percentiles) };
+    },
   };
 }
 
@@ -354,6 +393,7 @@ export const sliceStackAdapter: AdapterPlugin = {
   description: "Volume → every axial slice's patch-token map → stacked [C, D, h, w] feature volume",
   version: "0.1.0",
   accepts: ["volume"],
+  output: "volumes",
   create(options: Record<string, unknown> = {}): Adapter {
     return createSliceStackAdapter(options as SliceStackOptions);
   },

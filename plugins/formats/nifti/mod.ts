@@ -59,3 +59,4 @@ export {
   writeNiftiLike,
   type WriteNiftiLikeOptions,
 } from "./writer.ts";
+export { readLabelVolume } from "./labels.ts";

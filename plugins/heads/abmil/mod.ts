@@ -105,6 +105,7 @@ export const abmilHead: AbmilHeadPlugin = {
     "ABMIL: gated-attention multiple-instance learning on bags of tile features, on WebGPU",
   version: "0.1.0",
   tasks: ["binary", "multiclass"],
+  input: "bags",
   defaults: ABMIL_HEAD_DEFAULTS,
   create(options: Record<string, unknown> = {}): AbmilHead {
     return createAbmilHead(options as AbmilHeadOptions);

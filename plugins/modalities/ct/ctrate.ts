@@ -425,7 +425,7 @@ export async function openCtrate(
     id,
     root,
     base,
-    task: "multilabel",
+    problem: "multilabel",
     labels: CTRATE_LABELS,
     splits: [...SPLITS],
     splitInfo: {
@@ -660,7 +660,8 @@ export const ctrateDataset: DatasetSpec = {
   name: "ctrate",
   description:
     "CT-RATE: non-contrast chest CT volumes (NIfTI), 18 abnormality labels, official train/valid split",
-  task: "multilabel",
+  task: "classification",
+  problem: "multilabel",
   layout: CTRATE_LAYOUT,
   protocol: CTRATE_PROTOCOL,
   open: openCtrate,

@@ -49,7 +49,7 @@ Deno.test("openCtrate() on generated data returns the generator's splits, labels
     for (const root of [dir, `${dir}/dataset`]) {
       const ds = await openCtrate(root);
       assert.equal(ds.id, "ct/ctrate");
-      assert.equal(ds.task, "multilabel");
+      assert.equal(ds.problem, "multilabel");
       assert.deepEqual(ds.labels, CTRATE_LABELS);
       assert.deepEqual(ds.splits, ["train", "valid"]);
       assert.equal(ds.splitInfo.method, "official");

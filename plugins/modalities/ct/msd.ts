@@ -35,12 +35,16 @@
 
 import type { Dataset, DatasetSpec, Sample, SynthOptions, Volume } from "../../../core/plugin.ts";
 import { FormatError } from "../../../core/errors.ts";
-import { convertNiftiToVolume, readNifti, writeNifti } from "../../formats/nifti/mod.ts";
 import {
+  convertNiftiToVolume,
   readLabelVolume,
-  type SegmentationProtocolDefaults,
-  type SegmentationSample,
-} from "../../../core/run_segmentation.ts";
+  readNifti,
+  writeNifti,
+} from "../../formats/nifti/mod.ts";
+import type {
+  SegmentationProtocolDefaults,
+  SegmentationSample,
+} from "../../tasks/segmentation3d/types.ts";
 import type { IntensityWindow } from "../../adapters/slice_stack/mod.ts";
 import { createMulberry32, gaussian } from "../../../core/random.ts";
 import { statKind } from "../../../core/_fs.ts";
@@ -148,7 +152,7 @@ export function msdProtocol(task: MsdTask): SegmentationProtocolDefaults {
     adapterOptions: { window: task.window },
     heads: ["decoder3d"],
     headOptions: { decoder3d: { lr: 1e-4, schedule: "cosine", warmupFraction: 0 } },
-    metrics: ["dice", "hd95", "precision", "recall"],
+    metrics: ["dice", "hd95", "voxel-precision", "voxel-recall"],
     resolution: 224,
     feature: "volume",
     trainSplit: "train",
@@ -161,7 +165,7 @@ export function msdProtocol(task: MsdTask): SegmentationProtocolDefaults {
 /** An opened MSD task. */
 export interface MsdDataset extends Dataset {
   /** The task. */
-  readonly task: "segmentation";
+  readonly problem: "segmentation";
   /** The task folder that was opened. */
   readonly folder: string;
   /** Channel names from `dataset.json`. */
@@ -309,7 +313,7 @@ export async function openMsd(root: string, task: MsdTask): Promise<MsdDataset> 
     id: `ct/${specName}`,
     root,
     folder,
-    task: "segmentation",
+    problem: "segmentation",
     labels,
     channels,
     manifest,
@@ -511,7 +515,8 @@ export function msdDataset(task: string | number): DatasetSpec {
     description: `Medical Segmentation Decathlon ${t.folder} (${t.modality}, ${
       t.labels.length - 1
     } class${t.labels.length > 2 ? "es" : ""}): 5-fold patient-level CV, Dice, HD95`,
-    task: "segmentation",
+  task: "segmentation3d",
+  problem: "segmentation",
     layout: MSD_LAYOUT,
     protocol: msdProtocol(t),
     open: (root: string) => openMsd(root, t),

@@ -10,7 +10,7 @@ import {
 import { FormatError } from "../../../core/errors.ts";
 import { readNifti } from "../../formats/nifti/mod.ts";
 import type { Volume } from "../../../core/plugin.ts";
-import { isSegmentationSample } from "../../../core/run_segmentation.ts";
+import { isSegmentationSample } from "../../tasks/segmentation3d/types.ts";
 
 async function withTemp(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "medprobe_msd_" });

@@ -7,12 +7,11 @@
  */
 
 import type { Sample, Volume } from "../../../core/plugin.ts";
-import {
-  readLabelVolume,
-  type SegmentationProtocolDefaults,
-  type SegmentationSample,
-} from "../../../core/run_segmentation.ts";
-import { convertNiftiToVolume, readNifti } from "../../formats/nifti/mod.ts";
+import type {
+  SegmentationProtocolDefaults,
+  SegmentationSample,
+} from "../../tasks/segmentation3d/types.ts";
+import { convertNiftiToVolume, readLabelVolume, readNifti } from "../../formats/nifti/mod.ts";
 import type { IntensityWindow } from "../../adapters/slice_stack/mod.ts";
 import { resampleToGrid } from "./_resample.ts";
 import { joinPath } from "../../../core/_fs.ts";
@@ -36,7 +35,7 @@ export function petCtProtocol(): SegmentationProtocolDefaults {
     adapterOptions: { window: [CT_WINDOW, PET_WINDOW] },
     heads: ["decoder3d"],
     headOptions: { decoder3d: { lr: 1e-4, schedule: "cosine", warmupFraction: 0.05 } },
-    metrics: ["dice", "hd95", "precision", "recall"],
+    metrics: ["dice", "hd95", "voxel-precision", "voxel-recall"],
     resolution: 224,
     feature: "volume",
     trainSplit: "train",

@@ -40,7 +40,7 @@ import { writeNifti } from "../../formats/nifti/mod.ts";
 import type {
   SegmentationDataset,
   SegmentationProtocolDefaults,
-} from "../../../core/run_segmentation.ts";
+} from "../../tasks/segmentation3d/types.ts";
 import {
   checkChannels,
   describeDir,
@@ -171,7 +171,7 @@ export async function openAutopet(
   return {
     id: "pet/autopet",
     root,
-    task: "segmentation",
+    problem: "segmentation",
     labels: AUTOPET_LABELS,
     splits: ["train"],
     layout,
@@ -261,7 +261,8 @@ export const autopetDataset: DatasetSpec = {
   name: "autopet",
   description:
     "AutoPET (FDG-PET-CT-Lesions): whole-body PET/CT lesion segmentation, TCIA NIfTI or nnU-Net layout, CT/PET/CT+PET",
-  task: "segmentation",
+  task: "segmentation3d",
+  problem: "segmentation",
   layout: AUTOPET_LAYOUT,
   protocol: AUTOPET_PROTOCOL,
   open: (root: string, options?: Record<string, unknown>) =>

@@ -36,7 +36,7 @@ import { writeNifti } from "../../formats/nifti/mod.ts";
 import type {
   SegmentationDataset,
   SegmentationProtocolDefaults,
-} from "../../../core/run_segmentation.ts";
+} from "../../tasks/segmentation3d/types.ts";
 import {
   checkChannels,
   describeDir,
@@ -137,7 +137,7 @@ export async function openHecktor(
     id: "pet/hecktor",
     root,
     base,
-    task: "segmentation",
+    problem: "segmentation",
     labels: HECKTOR_LABELS,
     splits: ["train"],
     channels,
@@ -243,7 +243,8 @@ export const hecktorDataset: DatasetSpec = {
   name: "hecktor",
   description:
     "HECKTOR 2022: head & neck PET/CT, GTVp/GTVn segmentation, PET resampled onto the CT grid",
-  task: "segmentation",
+  task: "segmentation3d",
+  problem: "segmentation",
   layout: HECKTOR_LAYOUT,
   protocol: HECKTOR_PROTOCOL,
   open: (root: string, options?: Record<string, unknown>) =>

@@ -9,7 +9,8 @@ import {
   synthesizeHecktor,
 } from "./mod.ts";
 import { invert4, resampleToGrid } from "./_resample.ts";
-import { isSegmentationSample, patientFolds } from "../../../core/run_segmentation.ts";
+import { isSegmentationSample } from "../../tasks/segmentation3d/types.ts";
+import { patientFolds } from "../../../core/experiment.ts";
 import type { Volume } from "../../../core/plugin.ts";
 import { readNifti } from "../../formats/nifti/mod.ts";
 

@@ -186,7 +186,7 @@ export async function openNih14(root: string): Promise<XrayDataset> {
   return {
     id,
     root,
-    task: "multilabel",
+    problem: "multilabel",
     labels: NIH14_LABELS,
     splits: ["train", "test"],
     splitInfo: {
@@ -400,7 +400,8 @@ export const nih14Dataset: DatasetSpec = {
   name: "nih14",
   description:
     "NIH ChestX-ray14: 112,120 frontal chest PNGs, 14 labels, official patient-wise split",
-  task: "multilabel",
+  task: "classification",
+  problem: "multilabel",
   layout: NIH14_LAYOUT,
   protocol: NIH14_PROTOCOL,
   open: openNih14,

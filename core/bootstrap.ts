@@ -21,25 +21,51 @@
  * @example 95 % interval of an AUC
  * ```ts
  * import { bootstrapCi } from "./bootstrap.ts";
- * import { aucMetric } from "./classification.ts";
  * import assert from "node:assert/strict";
  *
+ * // Accuracy of thresholded scores, as a plain function metric.
+ * const accuracy = (p: unknown, t: unknown) => {
+ *   const s = p as number[], y = t as number[];
+ *   return s.filter((v, i) => (v >= 0.5 ? 1 : 0) === y[i]).length / s.length;
+ * };
  * const scores = [0.1, 0.4, 0.35, 0.8, 0.7, 0.2, 0.9, 0.6];
  * const targets = [0, 0, 1, 1, 1, 0, 1, 0];
- * const ci = bootstrapCi(aucMetric, scores, targets, { samples: 200, seed: 7 });
+ * const ci = bootstrapCi(accuracy, scores, targets, { samples: 200, seed: 7 });
  * assert.ok(ci.low <= ci.estimate && ci.estimate <= ci.high);
- * assert.deepEqual(bootstrapCi(aucMetric, scores, targets, { samples: 200, seed: 7 }), ci);
+ * assert.deepEqual(bootstrapCi(accuracy, scores, targets, { samples: 200, seed: 7 }), ci);
  * ```
  *
  * @module
  */
 
-import type { MetricPlugin } from "../../core/plugin.ts";
-import { reduceScores } from "../../core/metrics.ts";
-import { checkBoolean, checkInteger, isShaped } from "./_validate.ts";
-import { createMulberry32 } from "../../core/random.ts";
+import type { MetricPlugin } from "./plugin.ts";
+import { reduceScores } from "./metrics.ts";
+import { createMulberry32 } from "./random.ts";
 
-export { createMulberry32 };
+function isShaped(value: unknown): value is { data: ArrayLike<number>; shape: number[] } {
+  return typeof value === "object" && value !== null && "data" in value && "shape" in value;
+}
+
+function checkInteger(what: string, field: string, value: unknown, min: number): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
+    throw new RangeError(
+      `Cannot compute ${what} as ${field} must be an integer >= ${min}: current value is ${
+        String(value)
+      }`,
+    );
+  }
+  return value;
+}
+
+function checkBoolean(what: string, field: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== "boolean") {
+    throw new TypeError(
+      `Cannot compute ${what} as ${field} must be a boolean: current type is ${typeof value}`,
+    );
+  }
+  return value;
+}
 
 /** A metric to bootstrap: a plugin, or a function of (prediction, target). */
 export type BootstrapMetric =

@@ -1,25 +1,23 @@
 import assert from "node:assert/strict";
+import { casesCsv, isSegmentationSample, readCachedVolume } from "./mod.ts";
 import {
-  cacheSliceStack,
-  hasCachedStack,
-  isSegmentationSample,
+  cacheChunks,
+  hasChunks,
   patientFolds,
-  readCachedStack,
-  readLabelVolume,
-  runSegmentationEvaluation,
-  scoreCase,
+  runTask,
   writeFoldFiles,
-} from "./run_segmentation.ts";
-import { FeatureCache } from "./cache.ts";
-import { cacheKeyFor } from "./extract.ts";
-import type { Encoder, Volume } from "./plugin.ts";
-import type { HostTensor } from "./tensor.ts";
-import { f32ToF16 } from "./tensor.ts";
-import { validateResultRecord } from "./result.ts";
-import { createSliceStackAdapter } from "../plugins/adapters/slice_stack/mod.ts";
-import { MSD_TASKS, msdDataset, synthesizeMsd } from "../plugins/modalities/ct/msd.ts";
-import { readNifti, writeNifti } from "../plugins/formats/nifti/mod.ts";
-import { hasGpu, requireGpu, testGpu } from "../kernels/_testing.ts";
+} from "../../../core/experiment.ts";
+import { FeatureCache } from "../../../core/cache.ts";
+import { cacheKeyFor } from "../../../core/extract.ts";
+import type { Encoder, Volume } from "../../../core/plugin.ts";
+import type { HostTensor } from "../../../core/tensor.ts";
+import { f32ToF16 } from "../../../core/tensor.ts";
+import { validateResultRecord } from "../../../core/result.ts";
+import { createSliceStackAdapter } from "../../adapters/slice_stack/mod.ts";
+import { MSD_TASKS, msdDataset, synthesizeMsd } from "../../modalities/ct/msd.ts";
+import { readLabelVolume, readNifti, writeNifti } from "../../formats/nifti/mod.ts";
+import { createDefaultRegistry } from "../../builtin.ts";
+import { hasGpu, requireGpu, testGpu } from "../../../kernels/_testing.ts";
 
 /** A toy encoder: per 16-pixel patch, [mean, mean², 1, row]. */
 function toyEncoder(): Encoder {
@@ -114,7 +112,7 @@ Deno.test("writeFoldFiles() writes per-fold JSON and nnU-Net splits_final.json",
   });
 });
 
-Deno.test("cacheSliceStack() stores float16 slabs that readCachedStack() reassembles exactly", async () => {
+Deno.test("cacheChunks() stores the slice-stack's float16 slabs that readCachedVolume() reassembles exactly", async () => {
   await withTemp(async (dir) => {
     const d = 7, h = 32, w = 48;
     const data = Float32Array.from({ length: d * h * w }, (_, i) => Math.sin(i / 97) * 300);
@@ -128,14 +126,12 @@ Deno.test("cacheSliceStack() stores float16 slabs that readCachedStack() reassem
       adapter: { name: "slice-stack" },
     });
     const cache = await FeatureCache.open(dir, key);
-    assert.equal(hasCachedStack(cache, "case 1"), false);
-    const shape = await cacheSliceStack(cache, "case 1", volume, ctx, {
-      window: [-300, 300],
-      slabBytes: 4 * 2 * 3 * 4 * 3,
-    });
-    assert.deepEqual(shape, [4, 7, 2, 3]);
-    assert.equal(hasCachedStack(cache, "case 1"), true);
-    const f16 = await readCachedStack(cache, "case 1");
+    assert.equal(hasChunks(cache, "case 1"), false);
+    const adapter = createSliceStackAdapter({ window: [-300, 300], slabBytes: 4 * 2 * 3 * 4 * 3 });
+    const chunks = await cacheChunks(cache, "case 1", adapter, volume, ctx);
+    assert.equal(chunks, 3); // slabs of 3, 3 and 1 slices
+    assert.equal(hasChunks(cache, "case 1"), true);
+    const f16 = await readCachedVolume(cache, "case 1", "volume");
     assert.ok(f16.data instanceof Uint16Array);
     const reference = await createSliceStackAdapter({ window: [-300, 300] }).extract(volume, ctx);
     assert.deepEqual(f16.shape, [4, 7, 2, 3]);
@@ -144,25 +140,16 @@ Deno.test("cacheSliceStack() stores float16 slabs that readCachedStack() reassem
   });
 });
 
-Deno.test("scoreCase() gives Dice, HD95 in mm, precision and recall of shifted cubes", () => {
-  const shape: [number, number, number] = [4, 10, 10];
-  const gt = new Uint8Array(400);
-  const pred = new Uint8Array(400);
-  for (let z = 0; z < 4; z++) {
-    for (let y = 2; y < 6; y++) {
-      for (let x = 2; x < 6; x++) {
-        gt[(z * 10 + y) * 10 + x] = 1;
-        pred[(z * 10 + y) * 10 + x + 2] = 1; // shifted by 2 voxels in x
-      }
-    }
-  }
-  const s = scoreCase(pred, gt, shape, 2, [3, 1, 0.5]);
-  assert.equal(s.dice[0], 0.5);
-  assert.equal(s.precision[0], 0.5);
-  assert.equal(s.recall[0], 0.5);
-  assert.equal(s.hd95[0], 1); // 2 voxels × 0.5 mm
-  const empty = scoreCase(new Uint8Array(400), new Uint8Array(400), shape, 2, [1, 1, 1]);
-  assert.ok(Number.isNaN(empty.dice[0]));
+Deno.test("casesCsv() writes one row per case, metric by label, empty for undefined", () => {
+  const csv = casesCsv(
+    [{ fold: 0, id: "a,1", scores: [Float64Array.of(0.5, NaN), Float64Array.of(1.25, 2)] }],
+    ["dice", "hd95"],
+    ["liver", "tumour"],
+  ).trim().split("\n");
+  assert.deepEqual(csv, [
+    "fold,case,dice_liver,hd95_liver,dice_tumour,hd95_tumour",
+    '0,"a,1",0.5,1.25,,2',
+  ]);
 });
 
 Deno.test("readLabelVolume() checks the grid and the class range", async () => {
@@ -190,7 +177,7 @@ Deno.test("readLabelVolume() checks the grid and the class range", async () => {
 
 Deno.test({
   name:
-    "runSegmentationEvaluation(): folds, cache reuse, masks on the source grid, a valid result record",
+    "segmentation3d task: folds, cache reuse, masks on the source grid, a valid result record",
   ignore: !hasGpu && !requireGpu,
   sanitizeResources: false,
   sanitizeOps: false,
@@ -206,22 +193,20 @@ Deno.test({
       });
       const spec = msdDataset(9);
       const opened = await spec.open(`${dir}/data`);
+      const registry = createDefaultRegistry();
       const run = (out: string) =>
-        runSegmentationEvaluation({
+        runTask(registry, toyEncoder(), {
           dataset: "ct/msd-task09",
           root: `${dir}/data`,
-          opened,
-          protocol: spec.protocol,
-          encoder: toyEncoder(),
           out,
           cacheDir: `${dir}/cache`,
           version: "test",
           resolution: "native",
           batchSize: 4,
-          folds: 3,
-          runFolds: 1,
-          gpu,
+          taskOptions: { folds: 3, runFolds: 1 },
+          headBackend: "webgpu",
           headOptions: {
+            gpu,
             channels: [8, 8, 4],
             lr: 1e-2,
             epochs: 2,
@@ -235,7 +220,9 @@ Deno.test({
       assert.deepEqual(record.labels, ["spleen"]);
       assert.equal(record.folds!.length, 1);
       assert.equal(record.data.cacheHits, 0);
-      for (const m of ["dice", "hd95", "precision", "recall"]) assert.ok(m in record.metrics.macro);
+      for (const m of ["dice", "hd95", "voxel-precision", "voxel-recall"]) {
+        assert.ok(m in record.metrics.macro);
+      }
       assert.ok("dice/spleen" in record.folds![0].metrics);
       const dice = record.metrics.macro.dice.value;
       assert.ok(dice === null || (dice >= 0 && dice <= 1));
@@ -253,8 +240,8 @@ Deno.test({
         "case",
         "dice_spleen",
         "hd95_spleen",
-        "precision_spleen",
-        "recall_spleen",
+        "voxel-precision_spleen",
+        "voxel-recall_spleen",
       ]);
       assert.equal(csv.length, 2);
       // a second run reuses every cached feature volume
