@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import {
   type AffinityCase,
-  AffinityHead,
+  type AffinityHead,
   affinityHead,
   axisMap,
   backward,
