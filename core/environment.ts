@@ -26,7 +26,7 @@ import os from "node:os";
 export interface EnvironmentOptions {
   /** The command line (`["medprobe", ...Deno.args]`). */
   commandLine?: readonly string[];
-  /** The study that produced the run (path and the resolved entry), for `medprobe run`. */
+  /** The study that produced the run. @default {the one set by {@linkcode setStudyContext}} */
   study?: unknown;
   /** The medprobe version (the package's). @default {read from the checkout's deno.json, else null} */
   version?: string;
@@ -41,6 +41,17 @@ export interface EnvironmentOptions {
   root?: string;
   /** More fields, copied last. */
   extra?: Readonly<Record<string, unknown>>;
+}
+
+let currentStudy: unknown;
+
+/**
+ * Sets the study run that this process is executing (`medprobe run`), so
+ * that every record written meanwhile carries it in `environment.study`
+ * without the runners knowing about studies; `undefined` clears it.
+ */
+export function setStudyContext(study: unknown): void {
+  currentStudy = study;
 }
 
 /** The medprobe part of the environment. */
@@ -193,10 +204,11 @@ function safe<T>(f: () => T): T | null {
 export async function environmentInfo(
   options: EnvironmentOptions = {},
 ): Promise<Record<string, unknown>> {
+  const study = options.study ?? currentStudy;
   const adapter = options.adapter === false ? undefined : options.adapter ?? await adapterInfo();
   return {
     ...(options.commandLine ? { commandLine: [...options.commandLine] } : {}),
-    ...(options.study !== undefined ? { study: options.study } : {}),
+    ...(study !== undefined ? { study } : {}),
     medprobe: await medprobeBuild(options),
     deno: Deno.version.deno,
     v8: Deno.version.v8,

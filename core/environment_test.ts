@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { environmentInfo, medprobeBuild, npmPackageVersion } from "./environment.ts";
+import {
+  environmentInfo,
+  medprobeBuild,
+  npmPackageVersion,
+  setStudyContext,
+} from "./environment.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
 
@@ -78,4 +83,15 @@ Deno.test("environmentInfo records the command line, runtimes, onnxruntime pin a
   assert.equal(env.note, "x");
   const given = await environmentInfo({ adapter: { description: "given" }, gitStatus: false });
   assert.deepEqual(given.adapter, { description: "given" });
+});
+
+Deno.test("a study context set by medprobe run is recorded until cleared", async () => {
+  setStudyContext({ file: "study.yaml", run: 3 });
+  try {
+    const env = await environmentInfo({ adapter: false, gitStatus: false });
+    assert.deepEqual(env.study, { file: "study.yaml", run: 3 });
+  } finally {
+    setStudyContext(undefined);
+  }
+  assert.equal("study" in await environmentInfo({ adapter: false, gitStatus: false }), false);
 });
