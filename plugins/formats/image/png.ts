@@ -15,6 +15,7 @@ import * as fastPng from "fast-png";
 import { inflateSync } from "node:zlib";
 import { FormatError } from "../../../core/errors.ts";
 import { concatBytes, formatHexBytes, getErrorText, readFileBytes } from "../_io.ts";
+import { checkDecodeBudget, getReadLimits } from "../limits.ts";
 import type { RasterImage } from "./types.ts";
 
 const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -61,6 +62,7 @@ export function parsePngHeader(bytes: Uint8Array, path: string): PngHeader {
   let at = 8;
   let header: PngHeader | undefined;
   let idat = false;
+  let idatBytes = 0;
   let palette = false;
   while (true) {
     if (at + 12 > bytes.length) {
@@ -114,6 +116,7 @@ export function parsePngHeader(bytes: Uint8Array, path: string): PngHeader {
       palette = true;
     } else if (type === "IDAT") {
       idat = true;
+      idatBytes += length;
     } else if (type === "IEND") {
       break;
     }
@@ -128,7 +131,38 @@ export function parsePngHeader(bytes: Uint8Array, path: string): PngHeader {
       offset: at,
     });
   }
+  checkPngSize(header, idatBytes, path);
   return header;
+}
+
+/** Deflate's largest expansion: 258 bytes from a 2-bit code is about 1032:1. */
+const DEFLATE_MAX_RATIO = 1032;
+
+/**
+ * Checks the IHDR size against the read budget and against the compressed
+ * data: the filtered rows (a filter byte + packed samples each) cannot be
+ * more than deflate's maximum ratio times the IDAT bytes.
+ */
+function checkPngSize(header: PngHeader, idatBytes: number, path: string): void {
+  const { width, height, bitDepth, colorType } = header;
+  const channels = CHANNELS[colorType];
+  const field = `IHDR (${width}x${height}, colour type ${colorType}, ${bitDepth} bits)`;
+  const pixels = width * height;
+  const outChannels = colorType === 3 ? 4 : channels;
+  checkDecodeBudget(path, { what: "PNG", field, pixels });
+  checkDecodeBudget(path, {
+    what: "PNG",
+    field,
+    bytes: pixels * outChannels * (bitDepth === 16 ? 2 : 1) +
+      height * (1 + Math.ceil((width * channels * bitDepth) / 8)),
+  });
+  const filtered = height * (1 + Math.ceil((width * channels * bitDepth) / 8));
+  if (filtered > idatBytes * DEFLATE_MAX_RATIO + 1024) {
+    throw new FormatError(
+      `Cannot decode PNG as ${field} declares ${filtered} bytes of filtered rows, more than deflate can expand its ${idatBytes} bytes of IDAT data to (at most ${DEFLATE_MAX_RATIO}:1)`,
+      { path },
+    );
+  }
 }
 
 /** Unpacks rows of 1/2/4-bit samples (each row padded to a byte) to one byte per sample. */
@@ -185,7 +219,9 @@ function decodeAdam7LowBit(bytes: Uint8Array, header: PngHeader, path: string): 
   const joined = concatBytes(parts);
   let data: Uint8Array;
   try {
-    const inflated = inflateSync(joined);
+    const inflated = inflateSync(joined, {
+      maxOutputLength: Math.max(1, getReadLimits().maxBytes),
+    });
     data = new Uint8Array(inflated.buffer, inflated.byteOffset, inflated.byteLength);
   } catch (cause) {
     throw new FormatError(

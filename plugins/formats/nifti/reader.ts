@@ -537,19 +537,18 @@ const GZIP_SLACK = 1 << 20;
  */
 function gunzipNifti(bytes: Uint8Array, path: string): Uint8Array {
   let head: Uint8Array = new Uint8Array(0);
-  for (let prefix = 1024; head.length < NIFTI2_SIZE + 4; prefix *= 4) {
+  // A compressed prefix inflates to at most 1032 times its size (deflate's
+  // largest ratio), so each step's output is bounded by the prefix.
+  for (let prefix = 64; head.length < NIFTI2_SIZE + 4; prefix *= 4) {
     try {
       const out = gunzipSync(bytes.subarray(0, Math.min(prefix, bytes.length)), {
         finishFlush: zlibConstants.Z_SYNC_FLUSH,
-        maxOutputLength: 64 * prefix,
+        maxOutputLength: prefix * 1032 + 1024,
       });
       head = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
     } catch (cause) {
-      if ((cause as { code?: string })?.code !== "ERR_BUFFER_TOO_LARGE") {
-        // A corrupt stream: let gunzipChecked name the failure.
-        return gunzipChecked(bytes, path, { maxOutput: 64 * prefix, field: "the header" });
-      }
-      break; // the header is certainly in what was inflated before
+      // A corrupt stream: let gunzipChecked name the failure.
+      return gunzipChecked(bytes, path, { maxOutput: prefix * 1032 + 1024, field: "the header" });
     }
     if (prefix >= bytes.length) break;
   }

@@ -10,6 +10,7 @@
 
 import { FormatError } from "../../../core/errors.ts";
 import { type ByteSource, checkRange, formatHexBytes } from "../_io.ts";
+import { checkDecodeBudget } from "../limits.ts";
 
 /** Tag numbers used by the readers and writers. */
 export const TAG = {
@@ -323,6 +324,10 @@ export interface TiffBlocks {
   readonly byteCounts: readonly number[];
 }
 
+function roundUp16(n: number): number {
+  return Math.ceil(n / 16) * 16;
+}
+
 /**
  * The strip or tile layout of an IFD, with every block checked against the
  * file size ("tile offset past the end of the file" is a {@linkcode FormatError}
@@ -351,6 +356,27 @@ export function getTiffBlocks(file: TiffFile, ifd: TiffIfd, what: string): TiffB
       { path, offset: ifd.offset },
     );
   }
+  // A tile may be larger than a small level (a 256² tile on a 100×80
+  // thumbnail level is normal) but not by more than one tile grid step.
+  if (
+    tiled &&
+    (blockWidth > Math.max(roundUp16(width), 1024) ||
+      blockHeight > Math.max(roundUp16(height), 1024))
+  ) {
+    throw new FormatError(
+      `Cannot read ${what} as TileWidth x TileLength must fit its ${width}x${height} level (at most ${
+        Math.max(roundUp16(width), 1024)
+      }x${Math.max(roundUp16(height), 1024)}): current tile size is ${blockWidth}x${blockHeight}`,
+      { path, offset: ifd.offset },
+    );
+  }
+  checkDecodeBudget(path, {
+    what,
+    field: tiled
+      ? `TileWidth x TileLength (${blockWidth}x${blockHeight})`
+      : `ImageWidth x RowsPerStrip (${blockWidth}x${blockHeight})`,
+    pixels: blockWidth * blockHeight,
+  });
   const across = Math.ceil(width / blockWidth);
   const down = Math.ceil(height / blockHeight);
   const planar = getTagNumber(ifd, TAG.PlanarConfiguration, 1);

@@ -328,8 +328,16 @@ async function decodeTile(
   let samples: Uint8Array;
   if (level.compression === 8 || level.compression === 32946) {
     try {
-      samples = new Uint8Array(inflateSync(raw));
+      samples = new Uint8Array(inflateSync(raw, { maxOutputLength: Math.max(1, tw * th * spp) }));
     } catch (cause) {
+      if ((cause as { code?: string })?.code === "ERR_BUFFER_TOO_LARGE") {
+        throw new FormatError(
+          `Cannot decode Deflate ${what} as its output must be at most ${
+            tw * th * spp
+          } bytes (TileWidth x TileLength x SamplesPerPixel): the data inflates to more`,
+          { path, offset: blocks.offsets[index], cause },
+        );
+      }
       throw new FormatError(`Cannot decode Deflate ${what}: ${getErrorText(cause)}`, {
         path,
         offset: blocks.offsets[index],

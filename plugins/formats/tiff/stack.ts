@@ -14,6 +14,8 @@
  */
 
 import * as GeoTIFF from "geotiff";
+import { checkDecodeBudget } from "../limits.ts";
+import { registerBoundedTiffDecoders } from "./_codecs.ts";
 import { FormatError } from "../../../core/errors.ts";
 import type { Volume } from "../../../core/plugin.ts";
 import { createBytesSource, getErrorText, openFileSource } from "../_io.ts";
@@ -205,6 +207,12 @@ async function decodeStack(
   const path = file.path;
   // Full-resolution pages only: not reduced (bit 0) and not a mask (bit 2).
   const pages = file.ifds.filter((ifd) => (getTagNumber(ifd, TAG.NewSubfileType, 0) & 5) === 0);
+  if (pages.length === 0) {
+    throw new FormatError(
+      `Cannot read TIFF stack as it must hold at least one full-resolution page (NewSubfileType without the reduced or mask bit): current pages are all reduced or masks (${file.ifds.length} IFDs)`,
+      { path },
+    );
+  }
   const [start, end] = options.pages ?? [0, pages.length];
   if (
     !Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end > pages.length ||
@@ -231,6 +239,14 @@ async function decodeStack(
     }
   }
   const pageSize = first.width * first.height * first.spp;
+  const field = `ImageWidth x ImageLength (${first.width}x${first.height}) x ${first.spp} samples`;
+  checkDecodeBudget(path, { what: "TIFF page", field, pixels: first.width * first.height });
+  checkDecodeBudget(path, {
+    what: `TIFF stack of ${selected.length} pages`,
+    field,
+    bytes: pageSize * selected.length * ARRAY_TYPES[first.dtype].bytes,
+  });
+  registerBoundedTiffDecoders();
   const data = allocate(first.dtype, pageSize * selected.length);
   for (const [i, ifd] of selected.entries()) {
     let raster: ArrayLike<number>;
