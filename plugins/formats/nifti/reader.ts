@@ -546,7 +546,7 @@ function gunzipNifti(bytes: Uint8Array, path: string): Uint8Array {
         maxOutputLength: prefix * 1032 + 1024,
       });
       head = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
-    } catch (cause) {
+    } catch {
       // A corrupt stream: let gunzipChecked name the failure.
       return gunzipChecked(bytes, path, { maxOutput: prefix * 1032 + 1024, field: "the header" });
     }
