@@ -32,7 +32,7 @@ import { DINOV3_PRESETS, parseDinov3Config } from "../plugins/encoders/dinov3/co
 import { writeRandomDinov3 } from "../plugins/encoders/dinov3/weights.ts";
 import type { Encoder, EncoderPlugin } from "../core/plugin.ts";
 import type { HostTensor } from "../core/tensor.ts";
-import { buildDinov3Onnx, createDinov3OnnxEncoder } from "../plugins/encoders/onnx/dinov3_onnx.ts";
+import { buildDinov3Onnx, createDinov3OnnxEncoder } from "../plugins/encoders/dinov3/onnx.ts";
 import { defaultSessionOptions, type OnnxRuntime } from "../plugins/encoders/onnx/runtime.ts";
 
 const SIZE = 224;

@@ -118,7 +118,7 @@ export async function openEncoder(
   const name = await pluginName(registry, choice);
   let encoder: Encoder;
   if (name === "dinov3-onnx") {
-    const { createDinov3OnnxEncoder } = await import("../plugins/encoders/onnx/dinov3_onnx.ts");
+    const { createDinov3OnnxEncoder } = await import("../plugins/encoders/dinov3/onnx.ts");
     encoder = await createDinov3OnnxEncoder(choice.weights!, {
       backendReason: "the WebGPU DINOv3 plugin is not registered",
     });

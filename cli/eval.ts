@@ -171,7 +171,7 @@ export async function evaluate(
         { help: "eval" },
       );
     }
-    const { exportDinov3Onnx } = await import("../plugins/encoders/onnx/dinov3_onnx.ts");
+    const { exportDinov3Onnx } = await import("../plugins/encoders/dinov3/onnx.ts");
     const written = await exportDinov3Onnx(o.weights, o.exportOnnx);
     if (!o.quiet) {
       warn(`medprobe: wrote ${written.path} (${(written.bytes / 2 ** 20).toFixed(1)} MiB)`);

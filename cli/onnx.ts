@@ -8,7 +8,7 @@
 
 import { type Command, InvalidArgumentError } from "commander";
 import { formatShape } from "../core/tensor.ts";
-import { exportDinov3Onnx } from "../plugins/encoders/onnx/dinov3_onnx.ts";
+import { exportDinov3Onnx } from "../plugins/encoders/dinov3/onnx.ts";
 import { createOnnxEncoder, resolveOnnxSources } from "../plugins/encoders/onnx/onnx_encoder.ts";
 import type { OnnxRuntimeRequest } from "../plugins/encoders/onnx/runtime.ts";
 import { formatBytes, say } from "./common.ts";

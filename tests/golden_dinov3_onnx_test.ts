@@ -14,9 +14,9 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { parseSafetensors, type TensorData } from "../core/safetensors.ts";
 import { formatShape, type HostTensor } from "../core/tensor.ts";
-import { createDinov3OnnxEncoder, exportDinov3Onnx } from "../plugins/encoders/onnx/dinov3_onnx.ts";
+import { createDinov3OnnxEncoder, exportDinov3Onnx } from "../plugins/encoders/dinov3/onnx.ts";
 import { createOnnxEncoder } from "../plugins/encoders/onnx/onnx_encoder.ts";
-import { blockOutputName } from "../plugins/encoders/onnx/dinov3_graph.ts";
+import { blockOutputName } from "../plugins/encoders/dinov3/onnx_graph.ts";
 
 const TOLERANCE = 5e-5;
 

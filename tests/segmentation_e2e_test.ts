@@ -14,7 +14,7 @@
 import assert from "node:assert/strict";
 import { writeRandomDinov3 } from "../plugins/encoders/dinov3/weights.ts";
 import { parseDinov3Config } from "../plugins/encoders/dinov3/config.ts";
-import { createDinov3OnnxEncoder } from "../plugins/encoders/onnx/dinov3_onnx.ts";
+import { createDinov3OnnxEncoder } from "../plugins/encoders/dinov3/onnx.ts";
 import { MSD_TASKS, synthesizeMsd } from "../plugins/modalities/ct/msd.ts";
 import { runTask } from "../core/experiment.ts";
 import { createDefaultRegistry } from "../plugins/builtin.ts";

@@ -8,6 +8,17 @@
 export { type BackendChoice, type BackendRequest, chooseBackend } from "./backend.ts";
 export * from "./onnx/mod.ts";
 export {
+  buildDinov3Onnx,
+  createDinov3OnnxEncoder,
+  type Dinov3OnnxBuildOptions,
+  type Dinov3OnnxEncoder,
+  type Dinov3OnnxEncoderOptions,
+  type Dinov3OnnxExport,
+  type Dinov3OnnxModel,
+  exportDinov3Onnx,
+} from "./dinov3/onnx.ts";
+export { blockOutputName, DINOV3_ONNX_INPUT, DINOV3_ONNX_OUTPUTS } from "./dinov3/onnx_graph.ts";
+export {
   DEFAULT_HUB_FILES,
   downloadSnapshot,
   findCachedSnapshot,

@@ -462,7 +462,7 @@ export async function createDinov3Encoder(options: Dinov3EncoderOptions): Promis
         'Cannot use precision "f16" on the ONNX backend: it runs in f32; use precision "f32"',
       );
     }
-    const onnx = await import("../onnx/dinov3_onnx.ts");
+    const onnx = await import("./onnx.ts");
     return await onnx.createDinov3OnnxEncoder(dir, {
       backendReason: choice.reason,
       name: options.name ?? options.preset,

@@ -36,17 +36,6 @@
  */
 
 export {
-  buildDinov3Onnx,
-  createDinov3OnnxEncoder,
-  type Dinov3OnnxBuildOptions,
-  type Dinov3OnnxEncoder,
-  type Dinov3OnnxEncoderOptions,
-  type Dinov3OnnxExport,
-  type Dinov3OnnxModel,
-  exportDinov3Onnx,
-} from "./dinov3_onnx.ts";
-export { blockOutputName, DINOV3_ONNX_INPUT, DINOV3_ONNX_OUTPUTS } from "./dinov3_graph.ts";
-export {
   type DeclaredValue,
   type ModelCheck,
   type OnnxDescriptor,

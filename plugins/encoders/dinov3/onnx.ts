@@ -15,7 +15,7 @@
  *
  * @example Encoding with random weights
  * ```ts ignore
- * import { createDinov3OnnxEncoder } from "./dinov3_onnx.ts";
+ * import { createDinov3OnnxEncoder } from "./onnx.ts";
  * const encoder = await createDinov3OnnxEncoder("weights/dinov3-vits16");
  * const px = { data: new Float32Array(2 * 3 * 224 * 224), shape: [2, 3, 224, 224] };
  * const { cls, patches } = await encoder.encode(px); // [2, 384], [2, 14, 14, 384]
@@ -33,19 +33,19 @@ import type {
   PreprocessSpec,
 } from "../../../core/plugin.ts";
 import type { HostTensor } from "../../../core/tensor.ts";
-import type { Dinov3Config } from "../dinov3/config.ts";
-import { matchPreset } from "../dinov3/config.ts";
-import { type Dinov3Checkpoint, openDinov3Checkpoint } from "../dinov3/weights.ts";
+import type { Dinov3Config } from "./config.ts";
+import { matchPreset } from "./config.ts";
+import { type Dinov3Checkpoint, openDinov3Checkpoint } from "./weights.ts";
 import {
   blockOutputName,
   buildDinov3Graph,
   checkIntermediateLayers,
   DINOV3_ONNX_INPUT,
   DINOV3_ONNX_OUTPUTS,
-} from "./dinov3_graph.ts";
-import { encodePlan, type ModelPlan, planModel, writePlan } from "./proto.ts";
-import type { OnnxRuntimeRequest } from "./runtime.ts";
-import { checkPixelValues, OnnxSession } from "./session.ts";
+} from "./onnx_graph.ts";
+import { encodePlan, type ModelPlan, planModel, writePlan } from "../onnx/proto.ts";
+import type { OnnxRuntimeRequest } from "../onnx/runtime.ts";
+import { checkPixelValues, OnnxSession } from "../onnx/session.ts";
 
 /** Options of {@linkcode createDinov3OnnxEncoder}. */
 export interface Dinov3OnnxEncoderOptions {

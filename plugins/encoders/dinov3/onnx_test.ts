@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { parseDinov3Config } from "../dinov3/config.ts";
-import { expectedTensors, writeRandomDinov3 } from "../dinov3/weights.ts";
-import { seeded } from "./_testing.ts";
-import { buildDinov3Onnx, createDinov3OnnxEncoder, exportDinov3Onnx } from "./dinov3_onnx.ts";
-import { decodeModel } from "./proto.ts";
+import { parseDinov3Config } from "./config.ts";
+import { expectedTensors, writeRandomDinov3 } from "./weights.ts";
+import { seeded } from "../onnx/_testing.ts";
+import { buildDinov3Onnx, createDinov3OnnxEncoder, exportDinov3Onnx } from "./onnx.ts";
+import { decodeModel } from "../onnx/proto.ts";
 
 const TINY = parseDinov3Config({
   hidden_size: 32,

@@ -39,8 +39,8 @@
  * @module
  */
 
-import type { Dinov3Config } from "../dinov3/config.ts";
-import { type Dim, GraphBuilder } from "./proto.ts";
+import type { Dinov3Config } from "./config.ts";
+import { type Dim, GraphBuilder } from "../onnx/proto.ts";
 
 /** Reads one checkpoint tensor as float32 (e.g. `Checkpoint.readF32`). */
 export type TensorReader = (name: string) => Promise<Float32Array>;
