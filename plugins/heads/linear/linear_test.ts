@@ -3,6 +3,7 @@ import {
   createLinearHead,
   LINEAR_HEAD_DEFAULTS,
   linearHead,
+  probeSchedule,
   resolveLinearHeadOptions,
 } from "./mod.ts";
 import { gpuTest, testGpu } from "../../../kernels/_testing.ts";
@@ -53,7 +54,7 @@ const K = 3;
 const train = gaussianLabels(N, F, K, 7, { scale: 4, delta: 4 });
 const test = gaussianLabels(2048, F, K, 7, { scale: 4, delta: 4, sampleSeed: 8 });
 const optimum = logisticRegressionLoss(train.x, train.y);
-const probeOptions = { batchSize: 256, weightDecay: 0 };
+const probeOptions = { batchSize: 256, weightDecay: 0, minSteps: 0 };
 
 async function checkProbe(device: "cpu" | "webgpu"): Promise<Float32Array> {
   const head = createLinearHead({
@@ -89,7 +90,13 @@ gpuTest("linear probe is deterministic for a seed, and save/load round-trips", a
   const x: HostTensor = { data: train.x.data.subarray(0, 1000 * F), shape: [1000, F] };
   const y: HostTensor = { data: train.y.data.subarray(0, 1000 * K), shape: [1000, K] };
   const fit = async (seed: number) => {
-    const head = createLinearHead({ epochs: 3, batchSize: 300, gpu, standardize: true });
+    const head = createLinearHead({
+      epochs: 3,
+      batchSize: 300,
+      minSteps: 0,
+      gpu,
+      standardize: true,
+    });
     const r = await head.fit(x, y, { seed });
     return { head, r };
   };
@@ -123,6 +130,7 @@ gpuTest(
         task: "multiclass",
         epochs: 30,
         batchSize: 64,
+        minSteps: 0,
         lr: 0.02,
         device,
         gpu,
@@ -146,3 +154,62 @@ gpuTest(
     }
   },
 );
+
+Deno.test("linear probe on a small set trains to minSteps (or convergence) and records it", async () => {
+  // 150 rows at batch 1024: the report's 50 epochs are 50 steps
+  const small = gaussianLabels(150, 16, 3, 11, { scale: 1, delta: 1.5 });
+  const fit = async (options: Record<string, unknown>) => {
+    const head = createLinearHead({ device: "cpu", ...options });
+    const report = await head.fit(small.x, small.y, { seed: 3 });
+    return { head, report, loss: meanBce((await head.predict(small.x)).data, small.y.data) };
+  };
+  const fixed = await fit({ minSteps: 0 });
+  assert.equal(fixed.report.losses.length, 50);
+  assert.equal(fixed.head.hyperparameters.steps, 50);
+  assert.equal(fixed.head.hyperparameters.stopReason, "epochs");
+  const budget = await fit({ minSteps: 400, tolerance: 0 });
+  assert.equal(budget.report.losses.length, 400);
+  const hp = budget.head.hyperparameters;
+  assert.deepEqual([hp.stepsPerEpoch, hp.epochsRun, hp.steps, hp.stopReason], [
+    1,
+    400,
+    400,
+    "min-steps",
+  ]);
+  assert.match(String(hp.trainingNote), /50 epochs of 1 step\(s\) are fewer than minSteps 400/);
+  assert.ok(budget.loss < fixed.loss - 0.01, `${budget.loss} vs ${fixed.loss}`);
+  // the first 50 epochs are the same training
+  assert.deepEqual(budget.report.losses.slice(0, 50), fixed.report.losses);
+  // a loose tolerance stops the extra epochs early, never before the report's 50
+  const converged = await fit({ minSteps: 400, tolerance: 0.05, patience: 2 });
+  const c = converged.head.hyperparameters;
+  assert.equal(c.stopReason, "epochs");
+  assert.equal(c.epochsRun, 50);
+  const loose = await fit({ minSteps: 400, tolerance: 0.002, patience: 3 });
+  const l = loose.head.hyperparameters;
+  assert.equal(l.stopReason, "converged");
+  assert.ok((l.epochsRun as number) > 50 && (l.epochsRun as number) < 400, `${l.epochsRun}`);
+  const deltas = loose.report.losses.slice(-4).map((v, i, a) =>
+    i === 0 ? 0 : (a[i - 1] - v) / a[i - 1]
+  );
+  assert.ok(deltas.slice(1).every((d) => d < 0.002), `${deltas}`);
+  assert.match(String((hp.sources as Record<string, string>).minSteps), /not stated in the report/);
+  assert.equal((hp.sources as Record<string, string>).lr, "report (0.005)");
+  assert.throws(() => createLinearHead({ minSteps: -1 }), RangeError);
+  assert.throws(() => createLinearHead({ patience: 0 }), RangeError);
+});
+
+Deno.test("probeSchedule: the report's epochs, extended to minSteps only when they are fewer", () => {
+  assert.deepEqual(probeSchedule(LINEAR_HEAD_DEFAULTS, 150), {
+    stepsPerEpoch: 1,
+    minEpochs: 50,
+    maxEpochs: 1000,
+  });
+  // ~100,000 images (NIH-14 train): 98 steps per epoch, 4,900 steps, no extension
+  assert.deepEqual(probeSchedule(LINEAR_HEAD_DEFAULTS, 100_000), {
+    stepsPerEpoch: 98,
+    minEpochs: 50,
+    maxEpochs: 50,
+  });
+  assert.equal(probeSchedule({ ...LINEAR_HEAD_DEFAULTS, minSteps: 1001 }, 2048).maxEpochs, 501);
+});

@@ -7,7 +7,15 @@
  *   indices).
  * - Optimiser: AdamW (PyTorch semantics), lr 0.005, batch 1024, 50 epochs,
  *   β = (0.9, 0.999), ε 1e-8, weight decay 0.01 (PyTorch's default; the
- *   report does not state one). Weights start as PyTorch's `nn.Linear`
+ *   report does not state one).
+ * - Step budget: the report's 50 epochs at batch 1024 assume ~100,000
+ *   images; on a few hundred they are ~50 optimizer steps. When `epochs`
+ *   passes make fewer than `minSteps` (1,000) steps, training continues
+ *   until `minSteps` or until the loss converges (relative change below
+ *   `tolerance` 1e-4 in each of `patience` 5 epochs); `epochsRun`, `steps`,
+ *   `stopReason` and `trainingNote` say what happened (`minSteps: 0` gives
+ *   exactly `epochs`). `sources` in `hyperparameters` says which value is
+ *   the report's and which medprobe's. Weights start as PyTorch's `nn.Linear`
  *   (uniform ±1/√F) from the seed; each epoch reshuffles with the same
  *   seeded generator, so a seed gives the same model on one device.
  * - `standardize: true` scales every feature by the training mean and
@@ -38,9 +46,25 @@
 import type { HeadPlugin } from "../../../core/plugin.ts";
 import type { GpuContext } from "../../../core/gpu.ts";
 import { checkChoice, checkKnownOptions, checkNumber } from "../_common.ts";
-import { LINEAR_HEAD_DEFAULTS, type LinearHeadHyperparameters, LinearProbe } from "./probe.ts";
+import {
+  LINEAR_HEAD_DEFAULTS,
+  LINEAR_HEAD_SOURCES,
+  type LinearHeadHyperparameters,
+  LinearProbe,
+  type ProbeSchedule,
+  probeSchedule,
+  type ProbeStopReason,
+} from "./probe.ts";
 
-export { LINEAR_HEAD_DEFAULTS, type LinearHeadHyperparameters, LinearProbe };
+export {
+  LINEAR_HEAD_DEFAULTS,
+  LINEAR_HEAD_SOURCES,
+  type LinearHeadHyperparameters,
+  LinearProbe,
+  type ProbeSchedule,
+  probeSchedule,
+  type ProbeStopReason,
+};
 
 /** Options of {@linkcode createLinearHead}: any hyperparameter, plus a context to share. */
 export interface LinearHeadOptions extends Partial<LinearHeadHyperparameters> {
@@ -77,6 +101,15 @@ export function resolveLinearHeadOptions(
   checkNumber("linear", "lr", hp.lr, positive, "a positive number");
   checkNumber("linear", "batchSize", hp.batchSize, integer, "a positive integer");
   checkNumber("linear", "epochs", hp.epochs, integer, "a positive integer");
+  checkNumber(
+    "linear",
+    "minSteps",
+    hp.minSteps,
+    (v) => Number.isInteger(v) && v >= 0,
+    "a non-negative integer",
+  );
+  checkNumber("linear", "tolerance", hp.tolerance, (v) => v >= 0, "at least 0");
+  checkNumber("linear", "patience", hp.patience, integer, "a positive integer");
   checkNumber("linear", "weightDecay", hp.weightDecay, (v) => v >= 0, "at least 0");
   checkNumber("linear", "beta1", hp.beta1, (v) => v >= 0 && v < 1, "in [0, 1)");
   checkNumber("linear", "beta2", hp.beta2, (v) => v >= 0 && v < 1, "in [0, 1)");

@@ -62,18 +62,41 @@ export interface LinearHeadHyperparameters {
   beta2: number;
   /** AdamW ε. */
   eps: number;
+  /**
+   * The fewest optimizer steps a fit takes: when `epochs` passes give fewer
+   * (a small training set at batch 1024 makes one step per epoch), training
+   * goes on, epoch by epoch, until this many steps or until the loss has
+   * converged (see `tolerance`). Never shortens the `epochs` passes.
+   */
+  minSteps: number;
+  /**
+   * Convergence of the extra epochs: training stops early once the epoch
+   * loss improved by less than this fraction in each of the last
+   * `patience` epochs.
+   */
+  tolerance: number;
+  /** Epochs in a row below `tolerance` that count as converged. */
+  patience: number;
   /** Standardise each feature with the training mean and standard deviation. */
   standardize: boolean;
   /** Where to run. */
   device: HeadDeviceRequest;
 }
 
-/** The default hyperparameters: lr 0.005, batch 1024, 50 epochs, AdamW (PyTorch defaults). */
+/**
+ * The default hyperparameters: lr 0.005, batch 1024, 50 epochs (the
+ * report), AdamW with PyTorch's defaults, and at least 1,000 optimizer
+ * steps unless the loss converges first (medprobe's; see
+ * {@linkcode LINEAR_HEAD_SOURCES}).
+ */
 export const LINEAR_HEAD_DEFAULTS: Readonly<LinearHeadHyperparameters> = Object.freeze({
   task: "multilabel",
   lr: 0.005,
   batchSize: 1024,
   epochs: 50,
+  minSteps: 1000,
+  tolerance: 1e-4,
+  patience: 5,
   weightDecay: 0.01,
   beta1: 0.9,
   beta2: 0.999,
@@ -81,6 +104,86 @@ export const LINEAR_HEAD_DEFAULTS: Readonly<LinearHeadHyperparameters> = Object.
   standardize: false,
   device: "auto",
 });
+
+/**
+ * Where each default of {@linkcode LINEAR_HEAD_DEFAULTS} comes from, recorded
+ * as `sources` in `hyperparameters` ("report" or "medprobe default, not
+ * stated in the report").
+ */
+export const LINEAR_HEAD_SOURCES: Readonly<Record<string, string>> = Object.freeze({
+  task: "report (BCE loss, one sigmoid per label)",
+  lr: "report (0.005)",
+  batchSize: "report (1024)",
+  epochs: "report (50)",
+  minSteps:
+    "medprobe default, not stated in the report: the report's 50 epochs at batch 1024 assume ~100,000 images (~4,900 steps); a few hundred images would get ~50 steps, so training continues to 1,000 steps or convergence (as eva fixes a step budget)",
+  tolerance: "medprobe default, not stated in the report",
+  patience: "medprobe default, not stated in the report",
+  optimizer: "medprobe default (AdamW), not stated in the report",
+  weightDecay: "medprobe default (PyTorch AdamW's 0.01), not stated in the report",
+  beta1: "medprobe default (PyTorch AdamW's 0.9), not stated in the report",
+  beta2: "medprobe default (PyTorch AdamW's 0.999), not stated in the report",
+  eps: "medprobe default (PyTorch AdamW's 1e-8), not stated in the report",
+  standardize: "medprobe default (off), not stated in the report",
+});
+
+/** Why a fit stopped, recorded as `stopReason`. */
+export type ProbeStopReason = "epochs" | "min-steps" | "converged";
+
+/** The training schedule of one fit: the report's epochs, extended to `minSteps` unless converged. */
+export interface ProbeSchedule {
+  /** Optimizer steps per epoch: `ceil(n / min(batchSize, n))`. */
+  readonly stepsPerEpoch: number;
+  /** Epochs always run (`epochs`). */
+  readonly minEpochs: number;
+  /** Most epochs: `max(epochs, ceil(minSteps / stepsPerEpoch))`. */
+  readonly maxEpochs: number;
+}
+
+/**
+ * The schedule of a fit on `n` samples.
+ *
+ * @example 150 images at batch 1024: one step per epoch, so up to 1,000 epochs
+ * ```ts
+ * import { LINEAR_HEAD_DEFAULTS, probeSchedule } from "./probe.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(probeSchedule(LINEAR_HEAD_DEFAULTS, 150), { stepsPerEpoch: 1, minEpochs: 50, maxEpochs: 1000 });
+ * assert.equal(probeSchedule(LINEAR_HEAD_DEFAULTS, 100_000).maxEpochs, 50); // 98 steps per epoch
+ * ```
+ */
+export function probeSchedule(
+  hp: Pick<LinearHeadHyperparameters, "batchSize" | "epochs" | "minSteps">,
+  n: number,
+): ProbeSchedule {
+  const stepsPerEpoch = Math.ceil(n / Math.min(hp.batchSize, n));
+  return {
+    stepsPerEpoch,
+    minEpochs: hp.epochs,
+    maxEpochs: Math.max(hp.epochs, Math.ceil((hp.minSteps ?? 0) / stepsPerEpoch)),
+  };
+}
+
+/**
+ * Whether training stops after `losses.length` epochs, and why: never
+ * before `epochs`; at `maxEpochs`; in between once each of the last
+ * `patience` epochs improved the loss by less than `tolerance` (relative).
+ */
+function stopAfter(
+  hp: LinearHeadHyperparameters,
+  schedule: ProbeSchedule,
+  losses: readonly number[],
+): ProbeStopReason | undefined {
+  const epoch = losses.length;
+  if (epoch < schedule.minEpochs) return undefined;
+  if (epoch >= schedule.maxEpochs) return epoch > schedule.minEpochs ? "min-steps" : "epochs";
+  const patience = hp.patience ?? 5;
+  if (epoch < patience + 1) return undefined;
+  for (let i = epoch - patience; i < epoch; i++) {
+    const before = losses[i - 1];
+    if (!(before - losses[i] < (hp.tolerance ?? 0) * Math.abs(before))) return undefined;
+  }
+  return epoch === schedule.minEpochs ? "epochs" : "converged";
+}
 
 /** Trained state of a linear probe. */
 interface ProbeState {
@@ -114,6 +217,7 @@ export class LinearProbe implements Head<HostTensor, HostTensor, HostTensor> {
       ...this.#hp,
       ...this.#trained,
       ...this.#device.fields,
+      sources: LINEAR_HEAD_SOURCES,
     };
   }
 
@@ -136,11 +240,29 @@ export class LinearProbe implements Head<HostTensor, HostTensor, HostTensor> {
     const state: ProbeState = { weight, bias, f, k };
     if (this.#hp.standardize) Object.assign(state, standardization(x));
     const dev = await this.#device.resolve();
-    const losses = dev.device === "webgpu"
-      ? await trainGpu(dev.gpu!, this.#hp, state, x, targets, n, rng, options)
-      : trainCpu(this.#hp, state, x, targets, n, rng, options);
+    const schedule = probeSchedule(this.#hp, n);
+    const { losses, stopReason } = dev.device === "webgpu"
+      ? await trainGpu(dev.gpu!, this.#hp, schedule, state, x, targets, n, rng, options)
+      : trainCpu(this.#hp, schedule, state, x, targets, n, rng, options);
     this.#state = state;
-    this.#trained = { numFeatures: f, numOutputs: k, seed, samples: n };
+    const steps = losses.length * schedule.stepsPerEpoch;
+    this.#trained = {
+      numFeatures: f,
+      numOutputs: k,
+      seed,
+      samples: n,
+      stepsPerEpoch: schedule.stepsPerEpoch,
+      epochsRun: losses.length,
+      steps,
+      stopReason,
+      trainingNote: stopReason === "epochs"
+        ? `${this.#hp.epochs} epochs of ${schedule.stepsPerEpoch} step(s) = ${steps} steps (at least minSteps ${this.#hp.minSteps})`
+        : `${this.#hp.epochs} epochs of ${schedule.stepsPerEpoch} step(s) are fewer than minSteps ${this.#hp.minSteps}: trained ${losses.length} epochs = ${steps} steps, ${
+          stopReason === "converged"
+            ? `stopped when the loss converged (relative change < ${this.#hp.tolerance} for ${this.#hp.patience} epochs)`
+            : "reaching minSteps"
+        }`,
+    };
     return { losses, seconds: (performance.now() - start) / 1000 };
   }
 
@@ -238,7 +360,7 @@ export class LinearProbe implements Head<HostTensor, HostTensor, HostTensor> {
     const { tensors, state } = decodeHead("linear", bytes, ["weight", "bias"]);
     const saved = (state.hyperparameters ?? {}) as Partial<LinearHeadHyperparameters>;
     const probe = new LinearProbe(
-      { ...saved, device: hp.device } as LinearHeadHyperparameters,
+      { ...LINEAR_HEAD_DEFAULTS, ...saved, device: hp.device } as LinearHeadHyperparameters,
       gpu,
     );
     const [k, f] = tensors.weight.shape;
@@ -335,16 +457,23 @@ function lossScale(task: ClassificationTask, m: number, k: number): number {
   return task === "multiclass" ? 1 / m : 1 / (m * k);
 }
 
+/** Losses per epoch and why training stopped. */
+interface TrainOutcome {
+  losses: number[];
+  stopReason: ProbeStopReason;
+}
+
 async function trainGpu(
   gpu: GpuContext,
   hp: LinearHeadHyperparameters,
+  schedule: ProbeSchedule,
   s: ProbeState,
   x: HostTensor,
   targets: Float32Array,
   n: number,
   rng: () => number,
   options: FitOptions,
-): Promise<number[]> {
+): Promise<TrainOutcome> {
   const { f, k } = s;
   const bs = Math.min(hp.batchSize, n);
   const steps = Math.ceil(n / bs);
@@ -382,8 +511,9 @@ async function trainGpu(
     weightDecay: hp.weightDecay,
   };
   let step = 0;
+  let stopReason: ProbeStopReason | undefined;
   try {
-    for (let epoch = 1; epoch <= hp.epochs; epoch++) {
+    for (let epoch = 1; stopReason === undefined; epoch++) {
       const order = permutation(n, rng);
       for (let i = 0; i < steps; i++) {
         throwIfAborted(options.signal);
@@ -452,25 +582,27 @@ async function trainGpu(
       for (const v of sums) total += v;
       const loss = total / (hp.task === "multiclass" ? n : n * k);
       losses.push(loss);
-      options.onProgress?.({ epoch, epochs: hp.epochs, loss });
+      options.onProgress?.({ epoch, epochs: schedule.maxEpochs, loss });
+      stopReason = stopAfter(hp, schedule, losses);
     }
     s.weight.set(new Float32Array(await gpu.readback(w, k * f * 4)));
     s.bias.set(new Float32Array(await gpu.readback(b, k * 4)));
   } finally {
     for (const buf of buffers) buf.destroy();
   }
-  return losses;
+  return { losses, stopReason: stopReason! };
 }
 
 function trainCpu(
   hp: LinearHeadHyperparameters,
+  schedule: ProbeSchedule,
   s: ProbeState,
   x: HostTensor,
   targets: Float32Array,
   n: number,
   rng: () => number,
   options: FitOptions,
-): number[] {
+): TrainOutcome {
   const { f, k } = s;
   const bs = Math.min(hp.batchSize, n);
   const steps = Math.ceil(n / bs);
@@ -489,7 +621,8 @@ function trainCpu(
   };
   const losses: number[] = [];
   let step = 0;
-  for (let epoch = 1; epoch <= hp.epochs; epoch++) {
+  let stopReason: ProbeStopReason | undefined;
+  for (let epoch = 1; stopReason === undefined; epoch++) {
     const order = permutation(n, rng);
     let total = 0;
     for (let i = 0; i < steps; i++) {
@@ -513,7 +646,8 @@ function trainCpu(
     }
     const loss = total / (hp.task === "multiclass" ? n : n * k);
     losses.push(loss);
-    options.onProgress?.({ epoch, epochs: hp.epochs, loss });
+    options.onProgress?.({ epoch, epochs: schedule.maxEpochs, loss });
+    stopReason = stopAfter(hp, schedule, losses);
   }
-  return losses;
+  return { losses, stopReason: stopReason! };
 }
