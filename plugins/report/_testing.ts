@@ -34,6 +34,8 @@ export interface PageCheck {
   screenshot: Uint8Array;
   /** Page content size in CSS pixels. */
   contentSize: { width: number; height: number };
+  /** The value of `options.evaluate`, when given. */
+  evaluated?: unknown;
 }
 
 /** Options of {@linkcode ChromiumSession.checkPage}. */
@@ -48,6 +50,11 @@ export interface CheckPageOptions {
   timeoutMs?: number;
   /** Wait after the load event for late messages. @default {300} */
   settleMs?: number;
+  /**
+   * A JavaScript expression evaluated in the page after it settled (before
+   * the screenshot); its JSON-serialisable value is returned as `evaluated`.
+   */
+  evaluate?: string;
 }
 
 interface CdpMessage {
@@ -279,6 +286,18 @@ export class ChromiumSession {
       if (nav.errorText) throw new Error(`Cannot open ${url}: ${nav.errorText}`);
       await withTimeout(loaded, timeoutMs, `${url} to load`);
       await new Promise((r) => setTimeout(r, options.settleMs ?? 300));
+      let evaluated: unknown;
+      if (options.evaluate !== undefined) {
+        const res = await this.#send("Runtime.evaluate", {
+          expression: options.evaluate,
+          returnByValue: true,
+          awaitPromise: true,
+        }, sessionId) as { result: { value?: unknown }; exceptionDetails?: { text: string } };
+        if (res.exceptionDetails) {
+          throw new Error(`Cannot evaluate in ${url}: ${res.exceptionDetails.text}`);
+        }
+        evaluated = res.result.value;
+      }
       const layout = await this.#send("Page.getLayoutMetrics", {}, sessionId) as {
         cssContentSize: { width: number; height: number };
       };
@@ -297,7 +316,7 @@ export class ChromiumSession {
       const bin = atob(shot.data);
       const screenshot = new Uint8Array(bin.length);
       for (let i = 0; i < bin.length; i++) screenshot[i] = bin.charCodeAt(i);
-      return { errors, warnings, externalRequests, screenshot, contentSize: size };
+      return { errors, warnings, externalRequests, screenshot, contentSize: size, evaluated };
     } finally {
       this.#listeners.delete(listener);
       await this.#send("Target.closeTarget", { targetId }).catch(() => {});
