@@ -40,13 +40,23 @@ export interface ResolvedDevice {
 /**
  * Resolves the device of a head: an explicit context wins; `"cpu"` never
  * touches WebGPU; `"webgpu"` throws `GpuUnavailableError` without an
- * adapter; `"auto"` falls back to the CPU references and says why.
+ * adapter; `"auto"` falls back to the CPU references and says why. With
+ * `cpuOnSoftware` (heads whose CPU path runs at native speed), `"auto"`
+ * also takes the CPU on a software adapter, supplied or found
+ * ({@linkcode chooseTrainingBackend}).
  */
 export async function resolveDevice(
   request: HeadDeviceRequest,
   gpu: GpuContext | undefined,
+  cpuOnSoftware = false,
 ): Promise<ResolvedDevice> {
   if (request === "cpu") return { device: "cpu", owned: false, reason: "requested" };
+  if (cpuOnSoftware && request === "auto") {
+    const r = await resolveTrainingBackend("auto", gpu);
+    return r.backend === "cpu"
+      ? { device: "cpu", owned: false, reason: r.reason }
+      : { device: "webgpu", gpu: r.gpu, owned: r.owned, reason: r.reason };
+  }
   if (gpu) return { device: "webgpu", gpu, owned: false, reason: "context supplied" };
   try {
     const ctx = await requestGpu();
@@ -70,12 +80,17 @@ export async function resolveDevice(
 export class LazyDevice {
   readonly #request: HeadDeviceRequest;
   readonly #gpu: GpuContext | undefined;
+  readonly #cpuOnSoftware: boolean;
   #resolved: ResolvedDevice | undefined;
 
-  /** `gpu` pins the WebGPU context (it is never destroyed here). */
-  constructor(request: HeadDeviceRequest, gpu?: GpuContext) {
+  /**
+   * `gpu` pins the WebGPU context (it is never destroyed here);
+   * `cpuOnSoftware` as in {@linkcode resolveDevice}.
+   */
+  constructor(request: HeadDeviceRequest, gpu?: GpuContext, cpuOnSoftware = false) {
     this.#request = request;
     this.#gpu = gpu;
+    this.#cpuOnSoftware = cpuOnSoftware;
   }
 
   /** The device in use, once resolved. */
@@ -92,7 +107,7 @@ export class LazyDevice {
 
   /** The resolved device, resolving it on first use. */
   async resolve(): Promise<ResolvedDevice> {
-    this.#resolved ??= await resolveDevice(this.#request, this.#gpu);
+    this.#resolved ??= await resolveDevice(this.#request, this.#gpu, this.#cpuOnSoftware);
     return this.#resolved;
   }
 

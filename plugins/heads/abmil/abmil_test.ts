@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { abmilHead, createAbmilHead } from "./mod.ts";
 import { abmilBackwardRef, abmilForwardRef, type AbmilParams, crossEntropy } from "./abmil_ref.ts";
 import { abmilGradientsGpu } from "./model.ts";
+import { AbmilCpu } from "./onnx.ts";
 import { assertAllClose, gpuTest, randomTensor, seededRandom } from "../../../kernels/_testing.ts";
 import { gaussian, rocAuc } from "../_testing.ts";
 import type { HostTensor } from "../../../core/tensor.ts";
@@ -44,6 +45,45 @@ Deno.test("abmilBackwardRef() matches finite differences of the bag cross-entrop
     }
     assertAllClose(grads[name], fd, { atol: 2e-4, rtol: 2e-3 }, name);
   }
+});
+
+Deno.test({
+  name: "ABMIL onnxruntime CPU step matches abmilBackwardRef() (loss, every gradient, attention)",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    for (const [n, f, l, d, k] of [[1, 8, 8, 4, 2], [37, 13, 12, 6, 3], [500, 96, 32, 16, 2]]) {
+      const p = randomParams(f, l, d, k, n);
+      const bag = randomTensor([n, f], 3 + n);
+      const ref = abmilBackwardRef(p, bag, 1);
+      const cpu = new AbmilCpu(p);
+      const got = await cpu.step(p, bag, 1);
+      assert.ok(
+        Math.abs(got.loss - ref.loss) < 1e-5 * (1 + ref.loss),
+        `loss ${got.loss} vs ${ref.loss}`,
+      );
+      for (const name of ["w1", "b1", "vu", "bvu", "w", "c", "cb"] as const) {
+        assertAllClose(
+          got.grads[name],
+          ref.grads[name],
+          { atol: 1e-5, rtol: 1e-3 },
+          `${n}: ${name}`,
+        );
+      }
+      const fw = await cpu.forward(p, bag);
+      assertAllClose(fw.attention, ref.forward.a, { atol: 1e-6, rtol: 1e-4 });
+      assertAllClose(fw.logits, ref.forward.logits, { atol: 1e-5, rtol: 1e-4 });
+      await cpu.release();
+    }
+  },
+});
+
+gpuTest("ABMIL device auto takes the CPU on a software adapter and says why", async (gpu) => {
+  const head = createAbmilHead({ hiddenDim: 8, attentionDim: 4, epochs: 1, gpu });
+  await head.fit(train.bags.slice(0, 4), { data: train.y.data.slice(0, 4), shape: [4] });
+  assert.equal(head.hyperparameters.device, gpu.info.isSoftware ? "cpu" : "webgpu");
+  assert.match(String(head.hyperparameters.deviceReason), /^auto: /);
+  head.dispose();
 });
 
 // [N, F, L, D, K]: one instance, odd sizes (scalar kernels), a 20,000-instance bag.
@@ -147,7 +187,7 @@ gpuTest(
 gpuTest(
   "ABMIL is deterministic for a seed, save/load round-trips, and bad input is rejected",
   async (gpu) => {
-    const small = { ...options, epochs: 2, gpu };
+    const small = { ...options, epochs: 2, gpu, device: "webgpu" as const };
     const a = createAbmilHead(small);
     const b = createAbmilHead(small);
     const ra = await a.fit(train.bags.slice(0, 20), {
@@ -160,7 +200,7 @@ gpuTest(
     }, { seed: 7 });
     assert.deepEqual(ra.losses, rb.losses);
     assert.deepEqual(a.parameters.w1, b.parameters.w1);
-    const loaded = abmilHead.load(a.save(), { gpu });
+    const loaded = abmilHead.load(a.save(), { gpu, device: "webgpu" });
     assert.deepEqual((await loaded.predict(test.bags)).data, (await a.predict(test.bags)).data);
     const onCpu = abmilHead.load(a.save(), { device: "cpu" });
     assertAllClose((await onCpu.predict(test.bags)).data, (await a.predict(test.bags)).data, {
@@ -183,7 +223,13 @@ gpuTest(
   "ABMIL trains on a bag of 20,000 ViT-B tiles (768 features) within the binding limit",
   async (gpu) => {
     const bag = randomTensor([20000, 768], 5);
-    const head = createAbmilHead({ hiddenDim: 8, attentionDim: 4, epochs: 1, gpu });
+    const head = createAbmilHead({
+      hiddenDim: 8,
+      attentionDim: 4,
+      epochs: 1,
+      gpu,
+      device: "webgpu",
+    });
     const report = await head.fit([bag, randomTensor([1, 768], 6)], {
       data: new Float32Array([1, 0]),
       shape: [2],

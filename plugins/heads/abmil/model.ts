@@ -3,7 +3,9 @@
  * attention (Ilse et al. 2018), trained one bag per step with AdamW on
  * the bag-level cross-entropy. On WebGPU a whole step (forward, backward,
  * seven AdamW updates) is one command encoder of `kernels/train` kernels;
- * without a GPU the same algorithm runs on {@linkcode abmilBackwardRef}.
+ * on the CPU (no adapter, a software adapter with device `"auto"`, or
+ * device `"cpu"`) the same step is one ONNX graph on onnxruntime's native
+ * CPU kernels (`onnx.ts`), checked against `abmilBackwardRef`.
  *
  * @module
  */
@@ -28,13 +30,8 @@ import {
   softmaxVector,
   softmaxVectorBackward,
 } from "../../../kernels/train/gated_attention/gated_attention.ts";
-import {
-  ABMIL_TENSORS,
-  abmilBackwardRef,
-  abmilForwardRef,
-  type AbmilParams,
-  abmilShapes,
-} from "./abmil_ref.ts";
+import { AbmilCpu } from "./onnx.ts";
+import { ABMIL_TENSORS, type AbmilParams, abmilShapes } from "./abmil_ref.ts";
 import {
   decodeHead,
   encodeHead,
@@ -157,7 +154,8 @@ export class AbmilHead implements Head<HostTensor[], HostTensor, HostTensor> {
   /** Creates an untrained head; `gpu` pins the WebGPU context. */
   constructor(hp: AbmilHeadHyperparameters, gpu?: GpuContext) {
     this.#hp = { ...hp };
-    this.#device = new LazyDevice(hp.device, gpu);
+    // The CPU path runs onnxruntime's native kernels: "auto" takes it on a software adapter too.
+    this.#device = new LazyDevice(hp.device, gpu, true);
   }
 
   /** Every hyperparameter, plus the device used once known. */
@@ -202,7 +200,7 @@ export class AbmilHead implements Head<HostTensor[], HostTensor, HostTensor> {
         rng,
         options,
       )
-      : trainCpu(p, bags, labels, this.#hp, rng, options);
+      : await trainCpu(p, bags, labels, this.#hp, rng, options);
     this.#params = p;
     this.#trained = { numFeatures: f, numClasses: k, seed, bags: bags.length };
     return { losses, seconds: (performance.now() - start) / 1000 };
@@ -228,11 +226,16 @@ export class AbmilHead implements Head<HostTensor[], HostTensor, HostTensor> {
     const out = new Float32Array(bags.length * p.k);
     const attention: Float32Array[] = [];
     if (dev.device === "cpu") {
-      bags.forEach((bag, i) => {
-        const fw = abmilForwardRef(p, bag);
-        out.set(softmaxHost(fw.logits), i * p.k);
-        attention.push(Float32Array.from(fw.a));
-      });
+      const cpu = new AbmilCpu(p);
+      try {
+        for (const [i, bag] of bags.entries()) {
+          const fw = await cpu.forward(p, bag);
+          out.set(softmaxHost(fw.logits), i * p.k);
+          attention.push(fw.attention);
+        }
+      } finally {
+        await cpu.release();
+      }
     } else {
       const model = new GpuAbmil(dev.gpu!, p, maxInstances(bags));
       try {
@@ -287,14 +290,32 @@ function maxInstances(bags: readonly HostTensor[]): number {
   return Math.max(...bags.map((b) => b.shape[0]));
 }
 
-function trainCpu(
+/** Training on onnxruntime's CPU kernels (loss and gradients), AdamW on the host. */
+async function trainCpu(
   p: AbmilParams,
   bags: HostTensor[],
   labels: Int32Array,
   hp: AbmilHeadHyperparameters,
   rng: () => number,
   options: FitOptions,
-): number[] {
+): Promise<number[]> {
+  const cpu = new AbmilCpu(p);
+  try {
+    return await trainCpuWith(cpu, p, bags, labels, hp, rng, options);
+  } finally {
+    await cpu.release();
+  }
+}
+
+async function trainCpuWith(
+  cpu: AbmilCpu,
+  p: AbmilParams,
+  bags: HostTensor[],
+  labels: Int32Array,
+  hp: AbmilHeadHyperparameters,
+  rng: () => number,
+  options: FitOptions,
+): Promise<number[]> {
   const moments = Object.fromEntries(
     ABMIL_TENSORS.map((n) => [n, [new Float32Array(p[n].length), new Float32Array(p[n].length)]]),
   ) as Record<Name, [Float32Array, Float32Array]>;
@@ -304,7 +325,7 @@ function trainCpu(
     let total = 0;
     for (const i of permutation(bags.length, rng)) {
       throwIfAborted(options.signal);
-      const { loss, grads } = abmilBackwardRef(p, bags[i], labels[i]);
+      const { loss, grads } = await cpu.step(p, bags[i], labels[i]);
       total += loss;
       step++;
       for (const n of ABMIL_TENSORS) {
@@ -647,7 +668,7 @@ class GpuAbmil {
 
 /**
  * Loss and gradients of one bag computed by the WebGPU step (no update):
- * what `abmil_test.ts` compares with {@linkcode abmilBackwardRef}.
+ * what `abmil_test.ts` compares with `abmilBackwardRef`.
  */
 export async function abmilGradientsGpu(
   gpu: GpuContext,
