@@ -238,3 +238,84 @@ Deno.test("parseNifti() falls back from a NaN sform to the qform with a warning,
       e.path === "slope.nii",
   );
 });
+
+/** Byte offset of the value of an explicit-VR LE element `(group,element)` with VR `vr`. */
+function findExplicit(bytes: Uint8Array, group: number, element: number, vr: string): number {
+  const pattern = [
+    group & 255,
+    group >> 8,
+    element & 255,
+    element >> 8,
+    vr.charCodeAt(0),
+    vr.charCodeAt(1),
+  ];
+  for (let i = 132; i < bytes.length - 8; i++) {
+    if (pattern.every((b, k) => bytes[i + k] === b)) return i + 8;
+  }
+  throw new Error(`element ${group.toString(16)},${element.toString(16)} not found`);
+}
+
+const DICOM_MONO2 = new URL("dicom/cxr_mono2_explicit_le.dcm", FIXTURES);
+const DICOM_MONO1 = new URL("dicom/cxr_mono1_implicit_le.dcm", FIXTURES);
+
+Deno.test("parseDicom() reads a data set without preamble and File Meta group as implicit VR LE", async () => {
+  const { parseDicom } = await import("./dicom/reader.ts");
+  const full = await Deno.readFile(DICOM_MONO1);
+  const reference = parseDicom(full, "mono1.dcm");
+  // Skip the preamble, "DICM" and the (explicit VR) group 0002 elements.
+  const view = new DataView(full.buffer);
+  let at = 132;
+  while (view.getUint16(at, true) === 0x0002) {
+    const vr = String.fromCharCode(full[at + 4], full[at + 5]);
+    at += ["OB", "OW", "SQ", "UN", "UT"].includes(vr)
+      ? 12 + view.getUint32(at + 8, true)
+      : 8 + view.getUint16(at + 6, true);
+  }
+  const bare = full.slice(at);
+  assert.notEqual(String.fromCharCode(...bare.subarray(128, 132)), "DICM");
+  const image = parseDicom(bare, "bare.dcm");
+  assert.equal(image.transferSyntax, "1.2.840.10008.1.2");
+  assert.deepEqual([image.rows, image.columns, image.photometric], [
+    reference.rows,
+    reference.columns,
+    "MONOCHROME1",
+  ]);
+  assert.deepEqual(image.pixels, reference.pixels);
+  // Text is still refused.
+  await expectRefused(
+    () =>
+      parseDicom(
+        new TextEncoder().encode("PatientName,Age\nDoe^John,42\n".repeat(10)),
+        "notes.txt",
+      ),
+    "notes.txt",
+    /not a Part-10 file/,
+  );
+});
+
+Deno.test("parseDicom() refuses non-numeric Rescale Slope and Number of Frames, and wraps dicom-parser's bare strings", async () => {
+  const { parseDicom } = await import("./dicom/reader.ts");
+  const bytes = await Deno.readFile(DICOM_MONO2);
+  const slope = bytes.slice();
+  const at = findExplicit(slope, 0x0028, 0x1053, "DS");
+  slope.set(new TextEncoder().encode("abc"), at);
+  await expectRefused(
+    () => parseDicom(slope, "slope.dcm"),
+    "slope.dcm",
+    /Rescale Slope .* must be a finite decimal number/,
+  );
+  const frames = bytes.slice();
+  const inst = findExplicit(frames, 0x0020, 0x0013, "IS");
+  frames.set([0x28, 0x00, 0x08, 0x00], inst - 8);
+  frames[inst] = 0x78; // "x"
+  await expectRefused(
+    () => parseDicom(frames, "frames.dcm"),
+    "frames.dcm",
+    /Number of Frames .* positive integer/,
+  );
+  // Truncated inside the data set (implicit VR): dicom-parser throws a string.
+  const implicit = await Deno.readFile(DICOM_MONO1);
+  for (const cut of [140, 300, 700, 1200]) {
+    await expectRefused(() => parseDicom(implicit.slice(0, cut), "cut.dcm"), "cut.dcm", /\S/);
+  }
+});

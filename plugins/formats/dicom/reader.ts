@@ -16,7 +16,14 @@ import dicomParser from "dicom-parser";
 import { inflateRawSync } from "node:zlib";
 import { FormatError } from "../../../core/errors.ts";
 import type { Image2D } from "../../../core/plugin.ts";
-import { getErrorText, HOST_LITTLE_ENDIAN, readFileBytes, swapBytesInPlace } from "../_io.ts";
+import {
+  formatHexBytes,
+  getErrorText,
+  HOST_LITTLE_ENDIAN,
+  readFileBytes,
+  swapBytesInPlace,
+} from "../_io.ts";
+import { checkDecodeBudget, getReadLimits } from "../limits.ts";
 import { decodeJpeg } from "../_jpeg.ts";
 
 /** Transfer syntaxes whose pixel data this reader decodes. */
@@ -193,22 +200,76 @@ function required(ds: DataSet, tag: string, name: string, path: string): number 
   return v;
 }
 
-function parseDataSet(bytes: Uint8Array, path: string, untilPixels: boolean): DataSet {
-  if (bytes.length < 132 || String.fromCharCode(...bytes.subarray(128, 132)) !== "DICM") {
-    throw new FormatError(
-      `Cannot read DICOM as it is not a Part-10 file: "DICM" expected at byte 128${
-        bytes.length < 132 ? `, file has ${bytes.length} bytes` : ""
-      }`,
-      { path, offset: 128 },
-    );
+/** The two-letter VRs of DICOM PS3.5, to tell explicit from implicit VR at byte 4. */
+const VRS = new Set(
+  "AE AS AT CS DA DS DT FD FL IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI UL UN UR US UT UV"
+    .split(" "),
+);
+
+/** Transfer syntax UID for a data set read without a File Meta group. */
+const IMPLICIT_LE = "1.2.840.10008.1.2";
+const EXPLICIT_LE = "1.2.840.10008.1.2.1";
+
+/**
+ * How a file without the 128-byte preamble and "DICM" starts: a File Meta
+ * group at byte 0 (`"meta"`), a data element in explicit VR (`"explicit"`)
+ * or in implicit VR little endian (`"implicit"`, what pydicom's
+ * `force=True` and dcmtk assume), or not DICOM at all (`undefined`: a text
+ * file starts with two printable bytes, which make an odd or large group).
+ */
+function detectRawDataSet(bytes: Uint8Array): "meta" | "explicit" | "implicit" | undefined {
+  if (bytes.length < 8) return undefined;
+  const group = bytes[0] | (bytes[1] << 8);
+  const vr = String.fromCharCode(bytes[4], bytes[5]);
+  if (group === 0x0002) return VRS.has(vr) ? "meta" : undefined;
+  if (group % 2 !== 0 || group < 0x0008 || group > 0x0010) return undefined;
+  if (VRS.has(vr)) return "explicit";
+  const length = new DataView(bytes.buffer, bytes.byteOffset, 8).getUint32(4, true);
+  if (length !== 0xffffffff && 8 + length > bytes.length) return undefined;
+  return "implicit";
+}
+
+/** A parsed data set and, for a file without File Meta group, the transfer syntax assumed. */
+interface ParsedDataSet {
+  ds: DataSet;
+  assumedSyntax?: string;
+}
+
+function parseDataSet(bytes: Uint8Array, path: string, untilPixels: boolean): ParsedDataSet {
+  const part10 = bytes.length >= 132 && String.fromCharCode(...bytes.subarray(128, 132)) === "DICM";
+  let input = bytes;
+  let assumedSyntax: string | undefined;
+  if (!part10) {
+    const raw = detectRawDataSet(bytes);
+    if (raw === undefined) {
+      throw new FormatError(
+        `Cannot read DICOM as it is not a Part-10 file: "DICM" expected at byte 128, or a data element at byte 0 (a data set without File Meta group): current first bytes are ${
+          formatHexBytes(bytes.subarray(0, 8))
+        }${bytes.length < 132 ? `, file has ${bytes.length} bytes` : ""}`,
+        { path, offset: 0 },
+      );
+    }
+    if (raw === "meta") {
+      // A File Meta group without the preamble: put the preamble back.
+      input = new Uint8Array(132 + bytes.length);
+      input.set([0x44, 0x49, 0x43, 0x4d], 128);
+      input.set(bytes, 132);
+    } else {
+      assumedSyntax = raw === "explicit" ? EXPLICIT_LE : IMPLICIT_LE;
+    }
   }
   try {
-    return lib.parseDicom(bytes, {
+    const ds = lib.parseDicom(input, {
       untilTag: untilPixels ? "x7fe00010" : undefined,
+      TransferSyntaxUID: assumedSyntax,
       inflater(array: Uint8Array, position: number): Uint8Array {
         let inflated: Uint8Array;
         try {
-          inflated = new Uint8Array(inflateRawSync(array.subarray(position)));
+          inflated = new Uint8Array(
+            inflateRawSync(array.subarray(position), {
+              maxOutputLength: Math.max(1, getReadLimits().maxBytes),
+            }),
+          );
         } catch (cause) {
           throw new FormatError(`Cannot inflate deflated DICOM data set: ${getErrorText(cause)}`, {
             path,
@@ -222,10 +283,67 @@ function parseDataSet(bytes: Uint8Array, path: string, untilPixels: boolean): Da
         return full;
       },
     });
+    return { ds, assumedSyntax };
   } catch (cause) {
     if (cause instanceof FormatError) throw cause;
     throw new FormatError(`Cannot parse DICOM data set: ${getErrorText(cause)}`, { path, cause });
   }
+}
+
+/**
+ * A decimal-string attribute that, when present with a value, must be a
+ * finite number: a non-numeric RescaleSlope would otherwise make every pixel
+ * NaN.
+ */
+function finiteNumber(ds: DataSet, tag: string, name: string, path: string): number | undefined {
+  const element = ds.elements[tag];
+  if (!element || element.length === 0) return undefined;
+  const textValue = text(ds, tag);
+  if (textValue === "") return undefined;
+  const value = ds.floatString(tag);
+  if (value === undefined || !Number.isFinite(value) || !/^[\s+\-0-9.eE\\]+$/.test(textValue)) {
+    throw new FormatError(
+      `Cannot read DICOM ${name} ${tag} as it must be a finite decimal number: current value is ${
+        JSON.stringify(textValue.slice(0, 40))
+      }`,
+      { path, offset: element.dataOffset },
+    );
+  }
+  return value;
+}
+
+/** A multi-valued decimal attribute whose present values must all be finite numbers. */
+function finiteNumbers(ds: DataSet, tag: string, name: string, path: string): number[] {
+  const element = ds.elements[tag];
+  if (!element || element.length === 0 || text(ds, tag) === "") return [];
+  const n = ds.numStringValues(tag) ?? 0;
+  const values = numbers(ds, tag);
+  if (values.length !== n) {
+    throw new FormatError(
+      `Cannot read DICOM ${name} ${tag} as its ${n} values must be finite decimal numbers: current value is ${
+        JSON.stringify(text(ds, tag).slice(0, 60))
+      }`,
+      { path, offset: element.dataOffset },
+    );
+  }
+  return values;
+}
+
+/** Number of Frames: absent means 1; present, it must be a positive integer. */
+function frameCount(ds: DataSet, path: string): number {
+  const element = ds.elements["x00280008"];
+  if (!element || element.length === 0 || text(ds, "x00280008") === "") return 1;
+  const raw = text(ds, "x00280008");
+  const value = Number(raw);
+  if (!/^\s*\+?\d+\s*$/.test(raw) || !Number.isSafeInteger(value) || value < 1) {
+    throw new FormatError(
+      `Cannot read DICOM Number of Frames (0028,0008) as it must be a positive integer: current value is ${
+        JSON.stringify(raw.slice(0, 40))
+      }`,
+      { path, offset: element.dataOffset },
+    );
+  }
+  return value;
 }
 
 /**
@@ -248,17 +366,31 @@ export function parseDicom(
   path: string,
   options: ParseDicomOptions = {},
 ): DicomImage {
+  try {
+    return parseDicomUnchecked(bytes, path, options);
+  } catch (cause) {
+    // dicom-parser throws bare strings when an element runs past the end.
+    if (cause instanceof FormatError) throw cause;
+    throw new FormatError(`Cannot read DICOM data set: ${getErrorText(cause)}`, { path, cause });
+  }
+}
+
+function parseDicomUnchecked(
+  bytes: Uint8Array,
+  path: string,
+  options: ParseDicomOptions,
+): DicomImage {
   const wantPixels = options.pixels !== false;
-  const ds = parseDataSet(bytes, path, !wantPixels);
-  const transferSyntax = text(ds, "x00020010");
+  const { ds, assumedSyntax } = parseDataSet(bytes, path, !wantPixels);
+  const transferSyntax = assumedSyntax ?? text(ds, "x00020010");
   const photometric = text(ds, "x00280004") || "MONOCHROME2";
   const pixelRepresentation = ds.uint16("x00280103") ?? 0;
   const paddingElement = ds.elements["x00280120"];
-  const pixelSpacing = numbers(ds, "x00280030");
-  const imagerSpacing = numbers(ds, "x00181164");
+  const pixelSpacing = finiteNumbers(ds, "x00280030", "Pixel Spacing", path);
+  const imagerSpacing = finiteNumbers(ds, "x00181164", "Imager Pixel Spacing", path);
   const spacing = pixelSpacing.length >= 2 ? pixelSpacing : imagerSpacing;
-  const ipp = numbers(ds, "x00200032");
-  const iop = numbers(ds, "x00200037");
+  const ipp = finiteNumbers(ds, "x00200032", "Image Position (Patient)", path);
+  const iop = finiteNumbers(ds, "x00200037", "Image Orientation (Patient)", path);
   const rows = ds.uint16("x00280010") ?? 0;
   const columns = ds.uint16("x00280011") ?? 0;
   const bitsAllocated = ds.uint16("x00280100") ?? 0;
@@ -274,22 +406,22 @@ export function parseDicom(
     instanceNumber: ds.intString("x00200013"),
     rows,
     columns,
-    frames: ds.intString("x00280008") ?? 1,
+    frames: frameCount(ds, path),
     samplesPerPixel: ds.uint16("x00280002") ?? 1,
     photometric,
     bitsAllocated,
     bitsStored: ds.uint16("x00280101") ?? bitsAllocated,
     highBit: ds.uint16("x00280102") ?? (ds.uint16("x00280101") ?? bitsAllocated) - 1,
     pixelRepresentation,
-    rescaleSlope: ds.floatString("x00281053") ?? 1,
-    rescaleIntercept: ds.floatString("x00281052") ?? 0,
+    rescaleSlope: finiteNumber(ds, "x00281053", "Rescale Slope", path) ?? 1,
+    rescaleIntercept: finiteNumber(ds, "x00281052", "Rescale Intercept", path) ?? 0,
     windowCenter: numbers(ds, "x00281050"),
     windowWidth: numbers(ds, "x00281051"),
     pixelSpacing: spacing.length >= 2 ? [spacing[0], spacing[1]] : undefined,
     imagePositionPatient: ipp.length === 3 ? [ipp[0], ipp[1], ipp[2]] : undefined,
     imageOrientationPatient: iop.length === 6 ? iop : undefined,
-    sliceThickness: ds.floatString("x00180050"),
-    spacingBetweenSlices: ds.floatString("x00180088"),
+    sliceThickness: finiteNumber(ds, "x00180050", "Slice Thickness", path),
+    spacingBetweenSlices: finiteNumber(ds, "x00180088", "Spacing Between Slices", path),
     pixelPaddingValue: paddingElement && paddingElement.length >= 2
       ? (pixelRepresentation === 1 ? ds.int16("x00280120") : ds.uint16("x00280120"))
       : undefined,
@@ -338,6 +470,14 @@ function decodePixels(
     });
   }
   const count = rows * columns * frames * spp;
+  const field =
+    `Rows x Columns x Number of Frames x Samples per Pixel (${rows}x${columns}x${frames}x${spp})`;
+  checkDecodeBudget(path, { what: "DICOM frame", field, pixels: rows * columns });
+  checkDecodeBudget(path, {
+    what: "DICOM pixels",
+    field,
+    bytes: count * Math.max(1, bitsAllocated / 8),
+  });
   if (JPEG_SYNTAXES.has(ts)) return decodeJpegFrames(ds, element, image, rows, columns, path);
   const bytesPer = bitsAllocated / 8;
   const needed = count * bytesPer;
