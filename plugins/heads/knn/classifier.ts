@@ -117,13 +117,14 @@ export class KnnClassifier implements Head<HostTensor, HostTensor, HostTensor> {
   }
 
   /** Stores the training features and labels (and uploads them on WebGPU). */
-  async fit(x: HostTensor, y: HostTensor, _options: FitOptions = {}): Promise<FitReport> {
+  async fit(x: HostTensor, y: HostTensor, options: FitOptions = {}): Promise<FitReport> {
     const start = performance.now();
     const [n, f] = checkFeatures("fit", x);
     const { targets, k } = encodeTargets("fit", this.#hp.task, y, n, this.#hp.numClasses);
     // k larger than the training set is clipped to it (recorded as kUsed / kNote)
     this.#setState({ keys: { data: new Float32Array(x.data), shape: [n, f] }, targets, k });
     await this.#ensureIndex();
+    options.onProgress?.({ epoch: 1, epochs: 1, loss: Number.NaN }); // one pass (indexing), no loss
     return { losses: [], seconds: (performance.now() - start) / 1000 };
   }
 
