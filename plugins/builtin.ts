@@ -10,10 +10,12 @@ import type { Plugin } from "../core/plugin.ts";
 import { image2dAdapter, sliceMeanAdapter, sliceStackAdapter } from "./adapters/mod.ts";
 import { abmilHead, decoder3dHead, knnHead, linearHead } from "./heads/mod.ts";
 import { METRIC_PLUGINS } from "./metrics/mod.ts";
-import { ctPlugin, petPlugin, xrayPlugin } from "./modalities/mod.ts";
+import { ctPlugin, mriPlugin, petPlugin, xrayPlugin } from "./modalities/mod.ts";
 import { onnxEncoderPlugin } from "./encoders/onnx/onnx_encoder.ts";
 import { DINOV3_ENCODERS } from "./encoders/dinov3/mod.ts";
 import { TASK_PLUGINS } from "./tasks/mod.ts";
+import { affinityHead } from "./heads/affinity/mod.ts";
+import { emPlugin } from "./modalities/em/mod.ts";
 
 /** Every built-in plugin: encoders, adapters, heads, metrics, tasks, modalities. */
 export function builtinPlugins(): Plugin[] {
@@ -28,10 +30,13 @@ export function builtinPlugins(): Plugin[] {
     knnHead,
     abmilHead,
     decoder3dHead,
+    affinityHead,
     ...METRIC_PLUGINS,
     xrayPlugin,
     ctPlugin,
+    mriPlugin,
     petPlugin,
+    emPlugin,
   ];
 }
 

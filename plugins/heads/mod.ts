@@ -73,6 +73,7 @@ export type {
   HeadDeviceRequest,
   TrainingBackendRequest,
 } from "./_common.ts";
+export { affinityHead } from "./affinity/mod.ts";
 export type { Neighbours } from "../../kernels/knn/knn_ref.ts";
 // Types of the core that the heads' signatures use, so this entry point documents itself.
 export type {

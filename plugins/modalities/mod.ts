@@ -7,4 +7,6 @@
 
 export { xrayPlugin } from "./xray/mod.ts";
 export { ctPlugin } from "./ct/mod.ts";
+export { mriPlugin } from "./mri/mod.ts";
 export { petPlugin } from "./pet/mod.ts";
+export { emPlugin } from "./em/mod.ts";

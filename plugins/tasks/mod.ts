@@ -8,7 +8,7 @@
  * ```ts
  * import { TASK_PLUGINS } from "./mod.ts";
  * import assert from "node:assert/strict";
- * assert.deepEqual(TASK_PLUGINS.map((t) => t.name), ["classification", "segmentation3d"]);
+ * assert.deepEqual(TASK_PLUGINS.map((t) => t.name), ["classification", "segmentation3d", "affinity"]);
  * ```
  *
  * @module
@@ -16,6 +16,7 @@
 import type { TaskPlugin } from "../../core/plugin.ts";
 import { classificationTask } from "./classification/mod.ts";
 import { segmentation3dTask } from "./segmentation3d/mod.ts";
+import { affinityTask } from "./affinity/mod.ts";
 
 export { classificationTask, predictionsCsv, runClassification } from "./classification/mod.ts";
 export {
@@ -35,4 +36,6 @@ export {
 } from "./segmentation3d/mod.ts";
 
 /** Every built-in task plugin. */
-export const TASK_PLUGINS: readonly TaskPlugin[] = [classificationTask, segmentation3dTask];
+export const TASK_PLUGINS: readonly TaskPlugin[] = [classificationTask, segmentation3dTask, affinityTask];
+
+export { affinityTask, runAffinity } from "./affinity/mod.ts";
