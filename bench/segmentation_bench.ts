@@ -51,7 +51,7 @@ import { planCrop, slidingWindows, stageCount } from "../plugins/heads/decoder3d
 import { createDinov3Encoder } from "../plugins/encoders/dinov3/mod.ts";
 import { DINOV3_PRESETS } from "../plugins/encoders/dinov3/config.ts";
 import { writeRandomDinov3 } from "../plugins/encoders/dinov3/weights.ts";
-import { MSD_TASKS, openMsd, synthesizeMsd } from "../plugins/modalities/ct/msd.ts";
+import { MSD_TASKS, openMsd, synthesizeMsd } from "../plugins/modalities/_msd/msd.ts";
 import { writeNifti } from "../plugins/formats/nifti/mod.ts";
 
 function arg(name: string, fallback: string): string {

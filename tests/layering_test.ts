@@ -29,9 +29,10 @@ function area(path: string): { top: string; family?: string; plugin?: string } {
   const parts = path.split("/");
   if (parts[0] !== "plugins") return { top: parts[0] };
   const family = parts[1];
-  // plugins/<family>/<name>/..., or a family-level file (mod.ts, _common.ts).
-  const plugin = parts.length > 3 ? `${family}/${parts[2]}` : `${family}/${parts[2]}`;
-  return { top: "plugins", family, plugin: parts.length > 3 ? plugin : undefined };
+  // plugins/<family>/<name>/..., or a family-level file or private folder
+  // (mod.ts, _common.ts, _msd/) that the family's plugins share.
+  const isPlugin = parts.length > 3 && !parts[2].startsWith("_");
+  return { top: "plugins", family, plugin: isPlugin ? `${family}/${parts[2]}` : undefined };
 }
 
 /** Families that are libraries any plugin may use (readers and writers of file formats). */
@@ -121,9 +122,9 @@ Deno.test("ruleBroken() catches each kind of layering mistake", () => {
   const bad: [string, string][] = [
     ["core/run.ts", "plugins/metrics/bootstrap.ts"],
     ["kernels/matmul/matmul.ts", "plugins/heads/_common.ts"],
-    ["plugins/formats/nifti/reader.ts", "plugins/modalities/ct/msd.ts"],
-    ["plugins/modalities/pet/hecktor.ts", "plugins/modalities/ct/msd.ts"],
-    ["plugins/modalities/ct/msd.ts", "plugins/tasks/segmentation3d/mod.ts"],
+    ["plugins/formats/nifti/reader.ts", "plugins/modalities/ct/ctrate.ts"],
+    ["plugins/modalities/pet/hecktor.ts", "plugins/modalities/ct/ctrate.ts"],
+    ["plugins/modalities/_msd/msd.ts", "plugins/tasks/segmentation3d/mod.ts"],
     ["plugins/tasks/segmentation3d/mod.ts", "plugins/heads/decoder3d/mod.ts"],
     ["plugins/heads/abmil/model.ts", "plugins/heads/linear/probe.ts"],
     ["cli/eval.ts", "plugins/tasks/classification/mod.ts"],
@@ -134,8 +135,8 @@ Deno.test("ruleBroken() catches each kind of layering mistake", () => {
   const good: [string, string, boolean][] = [
     ["core/experiment.ts", "core/cache.ts", false],
     ["kernels/matmul/matmul.ts", "core/gpu.ts", false],
-    ["plugins/modalities/ct/msd.ts", "plugins/tasks/segmentation3d/types.ts", false],
-    ["plugins/modalities/ct/msd.ts", "plugins/formats/nifti/mod.ts", false],
+    ["plugins/modalities/_msd/msd.ts", "plugins/tasks/segmentation3d/types.ts", false],
+    ["plugins/modalities/_msd/msd.ts", "plugins/formats/nifti/mod.ts", false],
     ["plugins/modalities/pet/_common.ts", "plugins/adapters/slice_stack/mod.ts", true],
     ["plugins/heads/abmil/model.ts", "plugins/heads/_common.ts", false],
     ["plugins/tasks/segmentation3d/mod.ts", "plugins/formats/nifti/mod.ts", false],

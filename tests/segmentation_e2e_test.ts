@@ -15,7 +15,7 @@ import assert from "node:assert/strict";
 import { writeRandomDinov3 } from "../plugins/encoders/dinov3/weights.ts";
 import { parseDinov3Config } from "../plugins/encoders/dinov3/config.ts";
 import { createDinov3OnnxEncoder } from "../plugins/encoders/dinov3/onnx.ts";
-import { MSD_TASKS, synthesizeMsd } from "../plugins/modalities/ct/msd.ts";
+import { MSD_TASKS, synthesizeMsd } from "../plugins/modalities/_msd/msd.ts";
 import { runTask } from "../core/experiment.ts";
 import { createDefaultRegistry } from "../plugins/builtin.ts";
 import { validateResultRecord } from "../core/result.ts";

@@ -14,7 +14,7 @@ import type { HostTensor } from "../../../core/tensor.ts";
 import { f32ToF16 } from "../../../core/tensor.ts";
 import { validateResultRecord } from "../../../core/result.ts";
 import { createSliceStackAdapter } from "../../adapters/slice_stack/mod.ts";
-import { MSD_TASKS, msdDataset, synthesizeMsd } from "../../modalities/ct/msd.ts";
+import { MSD_TASKS, msdDataset, synthesizeMsd } from "../../modalities/_msd/msd.ts";
 import { readLabelVolume, readNifti, writeNifti } from "../../formats/nifti/mod.ts";
 import { createDefaultRegistry } from "../../builtin.ts";
 import { hasGpu, requireGpu, testGpu } from "../../../kernels/_testing.ts";

@@ -310,7 +310,7 @@ export async function openMsd(root: string, task: MsdTask): Promise<MsdDataset> 
   train.sort((a, b) => a.id.localeCompare(b.id, "en", { numeric: true }));
   const specName = `msd-${task.folder.slice(0, 6).toLowerCase()}`;
   return {
-    id: `ct/${specName}`,
+    id: `${msdModalityOf(task)}/${specName}`,
     root,
     folder,
     problem: "segmentation",
@@ -487,7 +487,8 @@ export async function synthesizeMsd(
 
 /**
  * The dataset spec of one MSD task, named `msd-taskNN` (e.g. `"msd-task09"`
- * for Task09_Spleen, opened as `medprobe eval ct/msd-task09 --data <dir>`).
+ * for Task09_Spleen, opened as `medprobe eval ct/msd-task09 --data <dir>`;
+ * the MRI tasks 01, 02 and 05 are filed under `mri/`).
  * Accepts the folder name (`"Task09_Spleen"`), `"Task09"` or `"09"`/`9`.
  *
  * @example
@@ -495,7 +496,7 @@ export async function synthesizeMsd(
  * import { msdDataset } from "./msd.ts";
  * import assert from "node:assert/strict";
  * assert.equal(msdDataset(9).name, "msd-task09");
- * assert.equal(msdDataset("Task03_Liver").task, "segmentation");
+ * assert.equal(msdDataset("Task03_Liver").problem, "segmentation");
  * assert.throws(() => msdDataset(11), RangeError);
  * ```
  */
@@ -515,8 +516,8 @@ export function msdDataset(task: string | number): DatasetSpec {
     description: `Medical Segmentation Decathlon ${t.folder} (${t.modality}, ${
       t.labels.length - 1
     } class${t.labels.length > 2 ? "es" : ""}): 5-fold patient-level CV, Dice, HD95`,
-  task: "segmentation3d",
-  problem: "segmentation",
+    task: "segmentation3d",
+    problem: "segmentation",
     layout: MSD_LAYOUT,
     protocol: msdProtocol(t),
     open: (root: string) => openMsd(root, t),
@@ -529,6 +530,16 @@ export function msdDataset(task: string | number): DatasetSpec {
 export const MSD_DATASETS: readonly DatasetSpec[] = Object.keys(MSD_TASKS).map((k) =>
   msdDataset(k)
 );
+
+/** The modality an MSD task is filed under: `"ct"` or `"mri"`. */
+export function msdModalityOf(task: Pick<MsdTask, "modality">): "ct" | "mri" {
+  return task.modality === "MRI" ? "mri" : "ct";
+}
+
+/** The MRI tasks of MSD (BrainTumour, Heart, Prostate). */
+export const MSD_MRI_DATASETS: readonly DatasetSpec[] = Object.keys(MSD_TASKS)
+  .filter((k) => MSD_TASKS[k].modality === "MRI")
+  .map((k) => msdDataset(k));
 
 /** The CT tasks of MSD (Liver, Lung, Pancreas, HepaticVessel, Spleen, Colon). */
 export const MSD_CT_DATASETS: readonly DatasetSpec[] = Object.keys(MSD_TASKS)
