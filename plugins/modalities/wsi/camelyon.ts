@@ -157,11 +157,12 @@ export async function openCamelyon16(
   const excluded: { id: string; reason: string }[] = [];
   if ((await statKind(refPath)) === "file") {
     const text = await Deno.readTextFile(refPath);
-    const table = parseCsv(`name,class\n${text}`, refPath);
+    // Rows have 2 to 4 fields (normal slides leave the lesion type out): split by hand.
+    const rows = text.split(/\r?\n/).filter((l) => l.trim()).map((l) => l.split(","));
     const files = new Map(
       (await listSlides(testDir, slide)).map((n) => [n.replace(slide, "").toLowerCase(), n]),
     );
-    for (const row of table.rows) {
+    for (const row of rows) {
       const name = (row[0] ?? "").trim().toLowerCase().replace(/\.tif$/, "");
       const cls = (row[1] ?? "").trim().toLowerCase();
       if (!name || name === "image" || name === "name") continue;
@@ -361,10 +362,11 @@ export async function synthesizeCamelyon17(
   const rows = ["patient,stage"];
   const stages = ["negative", "macro", "micro", "negative", "itc"];
   for (let i = 0; i < count; i++) {
-    const p = (Math.floor(i / 5) * 21) % 100; // one patient per centre in turn
-    const node = i % 5;
-    const center = Math.floor(p / 20);
-    const stage = stages[i % stages.length];
+    // Slide i goes to centre i mod 5, so every centre (seen and unseen) has slides.
+    const center = i % 5;
+    const p = center * 20 + Math.floor(i / 25);
+    const node = Math.floor(i / 5) % 5;
+    const stage = stages[(i + Math.floor(i / 5)) % stages.length];
     const id = `patient_${String(p).padStart(3, "0")}_node_${node}`;
     const dir = joinPath(root, "training", `center_${center}`);
     await Deno.mkdir(dir, { recursive: true });
