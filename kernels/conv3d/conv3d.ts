@@ -18,12 +18,33 @@ import { dispatch, getPipeline, normalizeDispatch, writeUniforms } from "../_run
 import {
   CONV3D_BIAS_GRAD_WGSL,
   CONV3D_REDUCE_WGSL,
+  CONV3D_TILE_HARDWARE,
+  CONV3D_TILE_SOFTWARE,
   CONV3D_WEIGHT_GRAD_WGSL,
   CONV3D_WGSL,
+  conv3dGemmWgsl,
+  type Conv3dTile,
+  conv3dWeightGradGemmWgsl,
 } from "./conv3d.wgsl.ts";
 import { conv3dOutputSize, type Padding3d } from "./conv3d_ref.ts";
 
-export type { Padding3d };
+export type { Conv3dTile, Padding3d };
+
+/**
+ * Which kernels run: `"gemm"` (implicit GEMM on the register-blocked
+ * tiling, the default) or `"direct"` (the first 4 × 4 direct kernels, kept
+ * as the baseline the benches compare with).
+ */
+export type Conv3dVariant = "gemm" | "direct";
+
+/**
+ * The implicit-GEMM tile for an adapter: {@linkcode CONV3D_TILE_SOFTWARE} on
+ * a software adapter (wide per-thread blocks, 8-thread workgroups),
+ * {@linkcode CONV3D_TILE_HARDWARE} on a hardware GPU.
+ */
+export function conv3dTileFor(info: { isSoftware: boolean }): Conv3dTile {
+  return info.isSoftware ? CONV3D_TILE_SOFTWARE : CONV3D_TILE_HARDWARE;
+}
 
 const WORKGROUP_SIZE = 64;
 /** Threads the weight-gradient kernel aims for before splitting rows into chunks. */
@@ -35,6 +56,10 @@ export interface Conv3dCommonArgs {
   encoder?: GPUCommandEncoder;
   /** Uniform and scratch buffers created by the call are pushed here, for the caller to destroy once the work completes. */
   transients?: GPUBuffer[];
+  /** Kernel family. @default {"gemm"} */
+  variant?: Conv3dVariant;
+  /** Register tile of the `"gemm"` variant. @default {conv3dTileFor(ctx.info)} */
+  tile?: Conv3dTile;
 }
 
 /** Arguments of {@linkcode conv3d}. */
@@ -183,12 +208,14 @@ export function packConv3dParams(p: {
   flip: boolean;
   strideOut: number;
   strideIn: number;
+  /** Columns and channels per thread. @default {{ cols: 4, channels: 4 }} */
+  tile?: { cols: number; channels: number };
 }): ArrayBuffer {
   const buf = new ArrayBuffer(96);
   const u = new Uint32Array(buf);
   const s = new Int32Array(buf);
-  const outW4 = Math.ceil(p.output[2] / 4);
-  const co4 = Math.ceil(p.co / 4);
+  const outW4 = Math.ceil(p.output[2] / (p.tile?.cols ?? 4));
+  const co4 = Math.ceil(p.co / (p.tile?.channels ?? 4));
   u.set([p.n, p.ci, p.co, p.hasBias ? 1 : 0], 0);
   u.set([p.input[0], p.input[1], p.input[2], p.flip ? 1 : 0], 4);
   u.set([p.output[0], p.output[1], p.output[2], outW4], 8);
@@ -200,6 +227,29 @@ export function packConv3dParams(p: {
   return buf;
 }
 
+/** The variant and tile a call runs with (the direct kernels use 4 × 4 blocks of 64 threads). */
+function tileOf(ctx: GpuContext, common: Conv3dCommonArgs): Conv3dTile | undefined {
+  const variant = common.variant ?? "gemm";
+  if (variant !== "gemm" && variant !== "direct") {
+    throw new TypeError(
+      `Cannot run conv3d as variant must be "gemm" or "direct": current value is "${variant}"`,
+    );
+  }
+  if (variant === "direct") return undefined;
+  const tile = common.tile ?? conv3dTileFor(ctx.info);
+  if (
+    ![tile.cols, tile.channels, tile.threads].every((v) => Number.isInteger(v) && v >= 1) ||
+    tile.cols * tile.channels > 128
+  ) {
+    throw new RangeError(
+      `Cannot run conv3d as the tile must be positive integers with cols × channels <= 128: current value is ${
+        JSON.stringify(tile)
+      }`,
+    );
+  }
+  return tile;
+}
+
 async function runForward(
   ctx: GpuContext,
   x: GpuTensor,
@@ -209,16 +259,22 @@ async function runForward(
   params: ArrayBuffer,
   common: Conv3dCommonArgs,
   label: string,
+  tile: Conv3dTile | undefined,
 ): Promise<void> {
-  const pipeline = await getPipeline(ctx, {
-    label: "conv3d",
-    code: CONV3D_WGSL,
-    constants: { WORKGROUP_SIZE },
-  });
+  const u = new Uint32Array(params);
+  const pipeline = tile
+    ? await getPipeline(ctx, {
+      label: "conv3d_gemm",
+      code: conv3dGemmWgsl(tile, [u[12], u[13], u[14]], u[7] !== 0),
+    })
+    : await getPipeline(ctx, {
+      label: "conv3d",
+      code: CONV3D_WGSL,
+      constants: { WORKGROUP_SIZE },
+    });
   const uniforms = writeUniforms(ctx, label, params);
   common.transients?.push(uniforms);
-  const u = new Uint32Array(params);
-  const fold = normalizeDispatch(ctx, Math.ceil(u[21] / WORKGROUP_SIZE));
+  const fold = normalizeDispatch(ctx, Math.ceil(u[21] / (tile?.threads ?? WORKGROUP_SIZE)));
   dispatch(ctx, {
     label,
     pipeline,
@@ -239,6 +295,7 @@ async function runForward(
 export async function conv3d(ctx: GpuContext, args: Conv3dArgs): Promise<GpuTensor> {
   const shape = checkConv3dArgs(args.x, args.weight, args.bias, args.padding);
   checkOut("out", args.out, shape);
+  const tile = tileOf(ctx, args);
   const [n, ci] = args.x.shape;
   const co = args.weight.shape[0];
   const kernel = args.weight.shape.slice(2);
@@ -261,8 +318,9 @@ export async function conv3d(ctx: GpuContext, args: Conv3dArgs): Promise<GpuTens
     flip: false,
     strideOut: ci * k3,
     strideIn: k3,
+    tile,
   });
-  await runForward(ctx, args.x, args.weight, args.bias, out, params, args, "conv3d");
+  await runForward(ctx, args.x, args.weight, args.bias, out, params, args, "conv3d", tile);
   return out;
 }
 
@@ -289,6 +347,7 @@ export async function conv3dBackwardData(
     );
   }
   checkOut("out", args.out, args.inputShape);
+  const tile = tileOf(ctx, args);
   const [n, ci] = args.inputShape;
   const co = args.weight.shape[0];
   const kernel = args.weight.shape.slice(2);
@@ -310,8 +369,19 @@ export async function conv3dBackwardData(
     flip: true,
     strideOut: k3,
     strideIn: ci * k3,
+    tile,
   });
-  await runForward(ctx, args.dy, args.weight, undefined, out, params, args, "conv3d_backward_data");
+  await runForward(
+    ctx,
+    args.dy,
+    args.weight,
+    undefined,
+    out,
+    params,
+    args,
+    "conv3d_backward_data",
+    tile,
+  );
   return out;
 }
 
@@ -343,9 +413,13 @@ export async function conv3dBackwardWeights(
   checkOut("dweight", args.dweight, wShape);
   if (args.dbias) checkOut("dbias", args.dbias, [co]);
   const [od, oh, ow] = yShape.slice(2);
+  const tile = tileOf(ctx, args);
+  const tco = tile?.channels ?? 4;
+  const tci = tile?.cols ?? 4;
+  const threads = tile?.threads ?? WORKGROUP_SIZE;
   const k3 = numel(kernel);
   const m = co * ci * k3;
-  const blocks = Math.ceil(co / 4) * Math.ceil(ci / 4) * k3;
+  const blocks = Math.ceil(co / tco) * Math.ceil(ci / tci) * k3;
   const rows = n * od * oh;
   const chunks = Math.max(1, Math.min(rows, Math.ceil(TARGET_THREADS / blocks)));
   const chunkRows = Math.ceil(rows / chunks);
@@ -366,20 +440,25 @@ export async function conv3dBackwardWeights(
   const total = used * blocks;
   u.set([n, ci, co, rows, d, h, w, chunkRows, od, oh, ow, k3, ...kernel, total]);
   s.set([args.padding[0], args.padding[1], args.padding[2]], 16);
-  u[19] = Math.ceil(co / 4);
-  u[20] = Math.ceil(ci / 4);
-  const gradPipeline = await getPipeline(ctx, {
-    label: "conv3d_weight_grad",
-    code: CONV3D_WEIGHT_GRAD_WGSL,
-    constants: { WORKGROUP_SIZE },
-  });
+  u[19] = Math.ceil(co / tco);
+  u[20] = Math.ceil(ci / tci);
+  const gradPipeline = tile
+    ? await getPipeline(ctx, {
+      label: "conv3d_weight_grad_gemm",
+      code: conv3dWeightGradGemmWgsl(tile),
+    })
+    : await getPipeline(ctx, {
+      label: "conv3d_weight_grad",
+      code: CONV3D_WEIGHT_GRAD_WGSL,
+      constants: { WORKGROUP_SIZE },
+    });
   const gradUniforms = writeUniforms(ctx, "conv3d_weight_grad", buf);
   args.transients?.push(gradUniforms);
   dispatch(ctx, {
     label: "conv3d_weight_grad",
     pipeline: gradPipeline,
     buffers: [args.x.buffer, args.dy.buffer, partial, gradUniforms],
-    workgroups: Math.ceil(total / WORKGROUP_SIZE),
+    workgroups: Math.ceil(total / threads),
     encoder: args.encoder,
   });
   if (used > 1) {

@@ -295,3 +295,232 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>,
   if (lid.x == 0u) { dbias[co] = scratch[0]; }
 }
 `;
+
+/** Register-block sizes of the implicit-GEMM convolution kernels. */
+export interface Conv3dTile {
+  /** Consecutive output columns per thread (forward) / input channels per thread (weight gradient). */
+  readonly cols: number;
+  /** Output channels per thread. */
+  readonly channels: number;
+  /** Threads per workgroup. */
+  readonly threads: number;
+}
+
+/**
+ * The tile for software adapters (Mesa llvmpipe): 8 columns × 8 channels
+ * per thread (64 scalar accumulators, as the blocked GEMM's 8×8 tile), 8
+ * threads per workgroup (one 256-bit SIMD row of invocations).
+ */
+export const CONV3D_TILE_SOFTWARE: Conv3dTile = { cols: 8, channels: 8, threads: 8 };
+
+/** The tile for hardware GPUs: 4 columns × 8 channels per thread, 64 threads per workgroup. */
+export const CONV3D_TILE_HARDWARE: Conv3dTile = { cols: 4, channels: 8, threads: 64 };
+
+const range = (n: number) => [...Array(n).keys()];
+
+/**
+ * Convolution as an implicit GEMM on the register-blocked tiling of the
+ * matmul family: `y[co, p] = Σ_r W[co, r] · X̂[r, p]` with `r = (ci, kz, ky,
+ * kx)` and `X̂` the im2col matrix, which is never built: each thread owns
+ * `tile.channels` output channels × `tile.cols` consecutive output columns
+ * of one output row (scalar accumulators, fully unrolled), and for each
+ * (ci, kz, ky) loads the `cols + kw − 1` input values of its row once and
+ * reuses them for the `kw` taps (the im2col columns of neighbouring
+ * positions overlap). The kernel extents and the flip are compile-time
+ * constants (one pipeline per kernel shape; the pipeline cache keys by
+ * source). Rows whose window is inside the input load without bounds checks.
+ *
+ * Same uniforms, layouts, bindings and thread-to-workgroup mapping as
+ * {@linkcode CONV3D_WGSL} (`out_w4` and `co4` counting blocks of
+ * `tile.cols` columns and `tile.channels` channels), so it serves the
+ * forward pass and the data backward pass (flipped, transposed weights).
+ */
+export function conv3dGemmWgsl(
+  tile: Conv3dTile,
+  kernel: readonly number[],
+  flip: boolean,
+): string {
+  const { cols: TM, channels: TN, threads: WX } = tile;
+  const [KD, KH, KW] = kernel;
+  const K3 = KD * KH * KW;
+  const L = TM + KW - 1;
+  const I = range(TM);
+  const J = range(TN);
+  const V = range(L);
+  const tap = (kx: string) => {
+    const k = `(kz * ${KH}u + ky) * ${KW}u + ${kx}u`;
+    return flip ? `${K3 - 1}u - (${k})` : k;
+  };
+  return /* wgsl */ `
+struct Params {
+  n: u32, ci: u32, co: u32, has_bias: u32,
+  in_d: u32, in_h: u32, in_w: u32, flip: u32,
+  out_d: u32, out_h: u32, out_w: u32, out_w4: u32,
+  kd: u32, kh: u32, kw: u32, stride_out: u32,
+  pd: i32, ph: i32, pw: i32, stride_in: u32,
+  co4: u32, total: u32, _pad0: u32, _pad1: u32,
+}
+
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> weight: array<f32>;
+@group(0) @binding(2) var<storage, read> bias: array<f32>;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+@group(0) @binding(4) var<uniform> params: Params;
+
+fn load_x(row: u32, ix: i32) -> f32 {
+  let inside = ix >= 0 && ix < i32(params.in_w);
+  return select(0.0, x[row + u32(clamp(ix, 0, i32(params.in_w) - 1))], inside);
+}
+
+@compute @workgroup_size(${WX})
+fn main(@builtin(local_invocation_id) lid: vec3<u32>,
+        @builtin(workgroup_id) wid: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>) {
+  let cb = wid.y % params.co4;
+  let n = wid.y / params.co4;
+  let t = (wid.x + wid.z * nwg.x) * ${WX}u + lid.x;
+  if (t >= params.total) { return; }
+  let xb = t % params.out_w4;
+  let r = t / params.out_w4;
+  let oy = r % params.out_h;
+  let oz = r / params.out_h;
+  let x0 = i32(xb * ${TM}u) - params.pw;
+  let interior = x0 >= 0 && x0 + ${L} <= i32(params.in_w);
+  let co0 = cb * ${TN}u;
+  let last = params.co - 1u;
+  ${J.map((j) => `let w${j} = min(co0 + ${j}u, last) * params.stride_out;`).join("\n  ")}
+  ${I.map((i) => J.map((j) => `var acc${i}_${j} = 0.0;`).join(" ")).join("\n  ")}
+  for (var ci = 0u; ci < params.ci; ci = ci + 1u) {
+    let plane = (n * params.ci + ci) * params.in_d;
+    let wc = ci * params.stride_in;
+    for (var kz = 0u; kz < ${KD}u; kz = kz + 1u) {
+      let iz = i32(oz) + i32(kz) - params.pd;
+      if (iz < 0 || iz >= i32(params.in_d)) { continue; }
+      for (var ky = 0u; ky < ${KH}u; ky = ky + 1u) {
+        let iy = i32(oy) + i32(ky) - params.ph;
+        if (iy < 0 || iy >= i32(params.in_h)) { continue; }
+        let row = ((plane + u32(iz)) * params.in_h + u32(iy)) * params.in_w;
+        ${V.map((v) => `var v${v}: f32;`).join(" ")}
+        if (interior) {
+          let b = row + u32(x0);
+          ${V.map((v) => `v${v} = x[b + ${v}u];`).join(" ")}
+        } else {
+          ${V.map((v) => `v${v} = load_x(row, x0 + ${v});`).join(" ")}
+        }
+        ${
+    range(KW).map((kx) =>
+      `{
+          let wk = wc + ${tap(String(kx))};
+          ${J.map((j) => `let b${j} = weight[w${j} + wk];`).join(" ")}
+          ${
+        I.map((i) => J.map((j) => `acc${i}_${j} += v${i + kx} * b${j};`).join(" ")).join(
+          "\n          ",
+        )
+      }
+        }`
+    ).join("\n        ")
+  }
+      }
+    }
+  }
+  let plane_out = params.out_d * params.out_h * params.out_w;
+  let pos = (oz * params.out_h + oy) * params.out_w + xb * ${TM}u;
+  let ncols = params.out_w - xb * ${TM}u;
+  ${
+    J.map((j) =>
+      `if (co0 + ${j}u < params.co) {
+    let bj = select(0.0, bias[co0 + ${j}u], params.has_bias != 0u);
+    let base = (n * params.co + co0 + ${j}u) * plane_out + pos;
+    ${I.map((i) => `if (${i}u < ncols) { y[base + ${i}u] = acc${i}_${j} + bj; }`).join(" ")}
+  }`
+    ).join("\n  ")
+  }
+}
+`;
+}
+
+/**
+ * Weight gradient as an implicit GEMM, split over row chunks (split-K):
+ * `dW[co, (ci, k)] = Σ_p dy[co, p] · X̂[(ci, k), p]`. Each thread owns
+ * `tile.channels` output channels × `tile.cols` input channels of one
+ * kernel tap (scalar accumulators, unrolled) summed over one chunk of the
+ * rows `(n, z', y')`; per output column it loads `channels + cols` values
+ * for `channels · cols` multiply-adds. Same uniforms, bindings, thread
+ * mapping and partial layout as {@linkcode CONV3D_WEIGHT_GRAD_WGSL}
+ * (`co4`, `ci4` counting blocks of the tile's sizes); summed by
+ * {@linkcode CONV3D_REDUCE_WGSL}.
+ */
+export function conv3dWeightGradGemmWgsl(tile: Conv3dTile): string {
+  const { cols: TB, channels: TA, threads: WX } = tile;
+  const A = range(TA);
+  const B = range(TB);
+  return /* wgsl */ `
+struct Params {
+  n: u32, ci: u32, co: u32, rows: u32,
+  in_d: u32, in_h: u32, in_w: u32, chunk_rows: u32,
+  out_d: u32, out_h: u32, out_w: u32, k3: u32,
+  kd: u32, kh: u32, kw: u32, total: u32,
+  pd: i32, ph: i32, pw: i32, co4: u32,
+  ci4: u32, _pad0: u32, _pad1: u32, _pad2: u32,
+}
+
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> dy: array<f32>;
+@group(0) @binding(2) var<storage, read_write> partial: array<f32>;
+@group(0) @binding(3) var<uniform> params: Params;
+
+@compute @workgroup_size(${WX})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = gid.x + gid.y * nwg.x * ${WX}u;
+  if (t >= params.total) { return; }
+  let k = t % params.k3;
+  var r = t / params.k3;
+  let ib = r % params.ci4;
+  r = r / params.ci4;
+  let cb = r % params.co4;
+  let chunk = r / params.co4;
+  let kx = k % params.kw;
+  let ky = (k / params.kw) % params.kh;
+  let kz = k / (params.kw * params.kh);
+  let co0 = cb * ${TA}u;
+  let ci0 = ib * ${TB}u;
+  let co_last = params.co - 1u;
+  let ci_last = params.ci - 1u;
+  let out_plane = params.out_d * params.out_h * params.out_w;
+  let in_plane = params.in_d * params.in_h * params.in_w;
+  let x_lo = u32(max(0, params.pw - i32(kx)));
+  let x_hi = u32(clamp(i32(params.in_w) + params.pw - i32(kx), 0, i32(params.out_w)));
+  let shift = i32(kx) - params.pw;
+  ${A.map((a) => `let dc${a} = min(co0 + ${a}u, co_last) * out_plane;`).join("\n  ")}
+  ${B.map((b) => `let xc${b} = min(ci0 + ${b}u, ci_last) * in_plane;`).join("\n  ")}
+  ${A.map((a) => B.map((b) => `var acc${a}_${b} = 0.0;`).join(" ")).join("\n  ")}
+  let row_end = min(params.rows, (chunk + 1u) * params.chunk_rows);
+  for (var row = chunk * params.chunk_rows; row < row_end; row = row + 1u) {
+    let oy = row % params.out_h;
+    let rz = row / params.out_h;
+    let oz = rz % params.out_d;
+    let n = rz / params.out_d;
+    let iz = i32(oz) + i32(kz) - params.pd;
+    let iy = i32(oy) + i32(ky) - params.ph;
+    if (iz < 0 || iz >= i32(params.in_d) || iy < 0 || iy >= i32(params.in_h)) { continue; }
+    let dy_row = (n * params.co) * out_plane + (oz * params.out_h + oy) * params.out_w;
+    // u32 arithmetic wraps: adding ox >= x_lo brings a negative shift back in range
+    let x_row = (n * params.ci) * in_plane + (u32(iz) * params.in_h + u32(iy)) * params.in_w + u32(shift);
+    for (var ox = x_lo; ox < x_hi; ox = ox + 1u) {
+      ${A.map((a) => `let g${a} = dy[dy_row + dc${a} + ox];`).join(" ")}
+      ${B.map((b) => `let s${b} = x[x_row + xc${b} + ox];`).join(" ")}
+      ${A.map((a) => B.map((b) => `acc${a}_${b} += g${a} * s${b};`).join(" ")).join("\n      ")}
+    }
+  }
+  let m = params.co * params.ci * params.k3;
+  ${
+    A.map((a) =>
+      B.map((b) =>
+        `if (co0 + ${a}u < params.co && ci0 + ${b}u < params.ci) { partial[chunk * m + ((co0 + ${a}u) * params.ci + ci0 + ${b}u) * params.k3 + k] = acc${a}_${b}; }`
+      ).join("\n  ")
+    ).join("\n  ")
+  }
+}
+`;
+}

@@ -4,8 +4,11 @@ import {
   conv3d,
   conv3dBackwardData,
   conv3dBackwardWeights,
+  type Conv3dCommonArgs,
+  conv3dTileFor,
   packConv3dParams,
 } from "./conv3d.ts";
+import { CONV3D_TILE_HARDWARE, CONV3D_TILE_SOFTWARE } from "./conv3d.wgsl.ts";
 import {
   conv3dBackwardDataRef,
   conv3dBackwardWeightsRef,
@@ -119,39 +122,84 @@ const GPU_CASES: [string, number[], number[], Padding3d][] = [
   ["one voxel", [1, 1, 1, 1, 1], [1, 1, 1, 1, 1], [0, 0, 0]],
 ];
 
+// Every kernel variant: the direct baseline, the implicit GEMM with each
+// adapter's tile, and an odd tile (no size divides the shapes).
+const VARIANTS: [string, Pick<Conv3dCommonArgs, "variant" | "tile">][] = [
+  ["direct", { variant: "direct" }],
+  ["gemm, software tile", { variant: "gemm", tile: CONV3D_TILE_SOFTWARE }],
+  ["gemm, hardware tile", { variant: "gemm", tile: CONV3D_TILE_HARDWARE }],
+  ["gemm, odd tile 3×5×7", { variant: "gemm", tile: { cols: 3, channels: 5, threads: 7 } }],
+];
+
+Deno.test("conv3dTileFor() picks the tile from the adapter", () => {
+  assert.equal(conv3dTileFor({ isSoftware: true }), CONV3D_TILE_SOFTWARE);
+  assert.equal(conv3dTileFor({ isSoftware: false }), CONV3D_TILE_HARDWARE);
+});
+
 for (const [name, xs, ws, pad] of GPU_CASES) {
   gpuTest(`conv3d() and its backward passes match the references: ${name}`, async (gpu) => {
+    for (const [variantName, v] of VARIANTS) {
+      await checkVariant(gpu, xs, ws, pad, v, `${name}, ${variantName}`);
+    }
+  });
+}
+
+async function checkVariant(
+  gpu: Parameters<Parameters<typeof gpuTest>[1]>[0],
+  xs: number[],
+  ws: number[],
+  pad: Padding3d,
+  v: Pick<Conv3dCommonArgs, "variant" | "tile">,
+  what: string,
+): Promise<void> {
+  {
     const x = randomTensor(xs, 11);
     const w = randomTensor(ws, 12, 0.3);
     const b = randomTensor([ws[0]], 13);
     const gx = gpu.uploadTensor(x);
     const gw = gpu.uploadTensor(w);
-    const y = await conv3d(gpu, { x: gx, weight: gw, bias: gpu.uploadTensor(b), padding: pad });
+    const y = await conv3d(gpu, {
+      x: gx,
+      weight: gw,
+      bias: gpu.uploadTensor(b),
+      padding: pad,
+      ...v,
+    });
     const yRef = conv3dRef(x, w, b, pad);
-    assertAllClose(await gpu.readTensor(y), yRef, { atol: 1e-4, rtol: 1e-4 }, "y");
+    assertAllClose(await gpu.readTensor(y), yRef, { atol: 1e-4, rtol: 1e-4 }, `${what}: y`);
     const dy = randomTensor(yRef.shape, 14);
     const gdy = gpu.uploadTensor(dy);
-    const dx = await conv3dBackwardData(gpu, { dy: gdy, weight: gw, inputShape: xs, padding: pad });
+    const dx = await conv3dBackwardData(gpu, {
+      dy: gdy,
+      weight: gw,
+      inputShape: xs,
+      padding: pad,
+      ...v,
+    });
     assertAllClose(await gpu.readTensor(dx), conv3dBackwardDataRef(dy, w, xs, pad), {
       atol: 1e-4,
       rtol: 1e-4,
-    }, "dx");
+    }, `${what}: dx`);
     const grads = await conv3dBackwardWeights(gpu, {
       x: gx,
       dy: gdy,
       kernel: [ws[2], ws[3], ws[4]],
       padding: pad,
       withBias: true,
+      ...v,
     });
     const ref = conv3dBackwardWeightsRef(x, dy, [ws[2], ws[3], ws[4]], pad);
     assertAllClose(
       await gpu.readTensor(grads.dweight),
       ref.dweight,
       { atol: 1e-3, rtol: 1e-4 },
-      "dw",
+      `${what}: dw`,
     );
-    assertAllClose(await gpu.readTensor(grads.dbias!), ref.dbias, { atol: 1e-3, rtol: 1e-4 }, "db");
-  });
+    assertAllClose(await gpu.readTensor(grads.dbias!), ref.dbias, {
+      atol: 1e-3,
+      rtol: 1e-4,
+    }, `${what}: db`);
+  }
 }
 
 gpuTest("conv3d() writes into a given output and records into a given encoder", async (gpu) => {
