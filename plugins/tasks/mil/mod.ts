@@ -56,7 +56,6 @@ import { bootstrapCi } from "../../../core/bootstrap.ts";
 import type { FeatureCache } from "../../../core/cache.ts";
 import { csvField } from "../../../core/csv.ts";
 import {
-  adapterContext,
   environmentOf,
   FailureLog,
   findDataset,
@@ -161,9 +160,17 @@ export function planMilRuns(
   return runs;
 }
 
-/** Extracts the bags of slides into the cache, chunk by chunk; resumes inside a slide. */
-async function extractBags(
-  ctx: TaskContext,
+/**
+ * Extracts the bags of slides into the cache, chunk by chunk (entries
+ * `<id>#c000000`…, then `<id>#chunks` with the count, the layout
+ * `readChunks` of core/experiment.ts reads). A run killed at any point
+ * resumes inside a slide: chunks already cached are not decoded again
+ * (adapters with `extractChunks(data, ctx, skip)`, as `tile-bag`). Two
+ * processes may fill one cache. Failed slides go to `failures` unless
+ * `strict`. Returns how many slides were computed and found cached.
+ */
+export async function extractSlideBags(
+  ctx: Pick<TaskContext, "encoder" | "resolution" | "batchSize" | "signal" | "strict" | "progress">,
   adapter: Adapter,
   cache: FeatureCache,
   samples: readonly Sample[],
@@ -200,7 +207,12 @@ async function extractBags(
         }
       }
       let count = 0;
-      const actx = adapterContext(ctx);
+      const actx = {
+        encoder: ctx.encoder,
+        resolution: ctx.resolution,
+        batchSize: ctx.batchSize,
+        signal: ctx.signal,
+      };
       if (tileBag.extractChunks) {
         for await (const chunk of tileBag.extractChunks(data, actx, skip)) {
           await cache.put([{ id: chunkId(sample.id, chunk.index), features: chunk.features }]);
@@ -342,9 +354,9 @@ export async function runMil(ctx: TaskContext): Promise<ResultRecord> {
     : undefined;
   try {
     const counts = await timer.time("extract", async () => {
-      const a = await extractBags(ctx, adapter, cache, mainSlides, failures);
+      const a = await extractSlideBags(ctx, adapter, cache, mainSlides, failures);
       const b = external && extCache
-        ? await extractBags(ctx, adapter, extCache, external.samples, failures)
+        ? await extractSlideBags(ctx, adapter, extCache, external.samples, failures)
         : { computed: 0, cached: 0 };
       return { computed: a.computed + b.computed, cached: a.cached + b.cached };
     });
