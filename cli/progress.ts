@@ -8,14 +8,9 @@
 
 import cliProgress from "cli-progress";
 import process from "node:process";
+import type { ProgressFactory, StageProgress } from "../core/plugin.ts";
 
-/** A progress reporter for one stage. */
-export interface StageProgress {
-  /** Sets the number of finished items. */
-  update(done: number): void;
-  /** Ends the stage (prints the final line). */
-  stop(): void;
-}
+export type { ProgressFactory, StageProgress };
 
 /** Options of {@linkcode createProgress}. */
 export interface ProgressOptions {
@@ -35,9 +30,7 @@ function formatEta(seconds: number): string {
 }
 
 /** Creates a reporter factory: `progress(stage, total, unit)`. */
-export function createProgress(
-  options: ProgressOptions = {},
-): (stage: string, total: number, unit: string) => StageProgress {
+export function createProgress(options: ProgressOptions = {}): ProgressFactory {
   const isTty = !options.lines && Deno.stderr.isTerminal();
   const interval = (options.interval ?? 5) * 1000;
   return (stage: string, total: number, unit: string): StageProgress => {
@@ -47,16 +40,16 @@ export function createProgress(
       const bar = new cliProgress.SingleBar({
         format: `${
           stage.padEnd(10)
-        } [{bar}] {value}/{total} ${unit} | {rate} ${unit}/s | ETA {eta_formatted}`,
+        } [{bar}] {value}/{total} ${unit} | {rate} ${unit}/s | ETA {eta_formatted} {note}`,
         stream: process.stderr,
         hideCursor: true,
         clearOnComplete: false,
       }, cliProgress.Presets.shades_classic);
-      bar.start(total, 0, { rate: "0.0" });
+      bar.start(total, 0, { rate: "0.0", note: "" });
       return {
-        update(done: number) {
+        update(done: number, note?: string) {
           const s = (performance.now() - started) / 1000;
-          bar.update(done, { rate: (done / Math.max(s, 1e-9)).toFixed(1) });
+          bar.update(done, { rate: (done / Math.max(s, 1e-9)).toFixed(1), note: note ?? "" });
         },
         stop() {
           bar.stop();
@@ -65,6 +58,7 @@ export function createProgress(
     }
     let last = -Infinity;
     let done = 0;
+    let lastNote = "";
     const line = (final: boolean) => {
       const s = (performance.now() - started) / 1000;
       const rate = done / Math.max(s, 1e-9);
@@ -72,12 +66,15 @@ export function createProgress(
       const eta = final ? `done in ${formatEta(s)}` : `ETA ${formatEta((total - done) / rate)}`;
       // deno-lint-ignore no-console
       console.error(
-        `${stage}: ${done}/${total} ${unit} (${pct}%) ${rate.toFixed(2)} ${unit}/s ${eta}`,
+        `${stage}: ${done}/${total} ${unit} (${pct}%) ${rate.toFixed(2)} ${unit}/s ${eta}${
+          lastNote ? ` ${lastNote}` : ""
+        }`,
       );
     };
     return {
-      update(n: number) {
+      update(n: number, note?: string) {
         done = n;
+        if (note !== undefined) lastNote = note;
         const now = performance.now();
         if (now - last >= interval && n < total) {
           last = now;

@@ -18,12 +18,15 @@
  * import { joinPath } from "./_fs.ts";
  * import assert from "node:assert/strict";
  * assert.equal(joinPath("/data/", "", "/images/", "a.png"), "/data/images/a.png");
+ * assert.equal(joinPath("/data", "./imagesTr/a.nii.gz"), "/data/imagesTr/a.nii.gz");
  * ```
  */
 export function joinPath(...parts: string[]): string {
   return parts
     .filter((p) => p.length > 0)
-    .map((p, i) => (i === 0 ? p.replace(/\/+$/, "") : p.replace(/^\/+|\/+$/g, "")))
+    .map((p, i) =>
+      i === 0 ? p.replace(/\/+$/, "") : p.replace(/^\.\//, "").replace(/^\/+|\/+$/g, "")
+    )
     .join("/");
 }
 

@@ -8,10 +8,9 @@
 import type { HostTensor } from "../../core/tensor.ts";
 import { seededRandom } from "../../kernels/_testing.ts";
 
-/** A standard normal draw (Box–Muller) from a uniform generator. */
-export function gaussian(rand: () => number): number {
-  return Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
-}
+import { gaussian } from "../../core/random.ts";
+
+export { gaussian };
 
 /**
  * A multi-label problem whose labels are independent Bernoulli(0.4) draws

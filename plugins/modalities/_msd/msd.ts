@@ -47,7 +47,7 @@ import type {
 } from "../../tasks/segmentation3d/types.ts";
 import type { IntensityWindow } from "../../adapters/slice_stack/mod.ts";
 import { createMulberry32, gaussian } from "../../../core/random.ts";
-import { statKind } from "../../../core/_fs.ts";
+import { joinPath as join, statKind } from "../../../core/_fs.ts";
 
 /** One MSD task: folder name, image channels, classes and the intensity window of the protocol. */
 export interface MsdTask {
@@ -180,12 +180,6 @@ export interface MsdSynthOptions extends SynthOptions {
   size?: number;
   /** Slices per volume. @default {32} */
   depth?: number;
-}
-
-function join(...parts: string[]): string {
-  return parts.filter((p) => p.length > 0).map((p, i) =>
-    i === 0 ? p.replace(/\/+$/, "") : p.replace(/^\.\//, "").replace(/^\/+|\/+$/g, "")
-  ).join("/");
 }
 
 async function findTaskFolder(root: string, task: MsdTask): Promise<string> {

@@ -31,6 +31,7 @@
  * @module
  */
 
+import { csvField } from "../../../core/csv.ts";
 import type {
   Dataset,
   DatasetSpec,
@@ -544,10 +545,6 @@ function hashText(text: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
   return h;
-}
-
-function csvField(value: string): string {
-  return /[",\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }
 
 function metadataRow(
