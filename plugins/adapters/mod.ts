@@ -7,11 +7,15 @@
  */
 
 export {
+  BASE_FEATURE_KINDS,
   createImage2dAdapter,
+  featureKindsFor,
   featuresFromOutput,
   image2dAdapter,
   type Image2dOptions,
   IMAGE_FEATURE_KINDS,
+  intermediateLayersFor,
+  parseFeatureKind,
 } from "./image2d/mod.ts";
 export {
   createSliceMeanAdapter,

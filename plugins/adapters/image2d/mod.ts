@@ -6,7 +6,12 @@
  *
  * - `cls` `[C]`: the normalised CLS token;
  * - `mean` `[C]`: the mean normalised patch token;
- * - `cls+mean` `[2C]`: both concatenated (the official DINOv3 linear-probe feature).
+ * - `cls+mean` `[2C]`: both concatenated (the official DINOv3 linear-probe feature);
+ * - with option `feature`, also `last4` `[4C]`, `last4+mean` `[5C]` or
+ *   `layer:N` `[C]` (intermediate blocks' CLS through the final norm, as
+ *   DINOv2/DINOv3's linear evaluation takes them; see `features.ts`): the
+ *   encoder is asked for those blocks' outputs, and the feature kind is
+ *   part of the adapter's settings (its own cache entries).
  *
  * Several images are encoded in one batch through `extractBatch`.
  *
@@ -31,15 +36,67 @@ import type {
   SampleData,
 } from "../../../core/plugin.ts";
 import { imagesToBatch, targetSize } from "../../../core/image.ts";
+import {
+  addIntermediateFeatures,
+  BASE_FEATURE_KINDS,
+  encoderDepth,
+  encoderNormEps,
+  featureKindsFor,
+  intermediateLayersFor,
+  parseFeatureKind,
+} from "./features.ts";
+
+export {
+  addIntermediateFeatures,
+  BASE_FEATURE_KINDS,
+  encoderDepth,
+  encoderNormEps,
+  type FeatureKind,
+  featureKindsFor,
+  type IntermediateFeatureOptions,
+  intermediateFeatures,
+  intermediateLayersFor,
+  LAST_BLOCKS,
+  type NormAffine,
+  parseFeatureKind,
+  recoverFinalNorm,
+} from "./features.ts";
 
 /** Options of the `image2d` adapter (none change the features beyond the context's resolution). */
 export interface Image2dOptions {
   /** How to map pixel values to [0, 1] when the image does not say. @default {"dtype"} */
   intensity?: "dtype" | "minmax" | "unit";
+  /**
+   * The feature the head will use. Only `last4`, `last4+mean` and `layer:N`
+   * change anything: the adapter then also makes that kind from the
+   * encoder's intermediate blocks. @default {"cls"}
+   */
+  feature?: string;
+  /** The encoder's block count, when the encoder does not say (`config.depth`). */
+  depth?: number;
 }
 
-/** Feature kinds produced by image adapters. */
-export const IMAGE_FEATURE_KINDS: readonly string[] = ["cls", "mean", "cls+mean"];
+/** Feature kinds produced by image adapters without an intermediate-block feature. */
+export const IMAGE_FEATURE_KINDS: readonly string[] = BASE_FEATURE_KINDS;
+
+/**
+ * The encode options and the post-processing of an intermediate-block
+ * feature for one encoder (`undefined` for the base kinds).
+ */
+export function intermediatePlan(
+  feature: string | undefined,
+  encoder: unknown,
+  depthOption?: number,
+): { layers: number[]; depth: number; eps: number; feature: string } | undefined {
+  if (feature === undefined || parseFeatureKind(feature).kind === "base") return undefined;
+  const depth = encoderDepth(encoder, depthOption);
+  return {
+    feature,
+    depth,
+    layers: intermediateLayersFor(feature, depth),
+    eps: encoderNormEps(encoder),
+  };
+}
 
 /** Splits an encoder output of B images into per-image feature records. */
 export function featuresFromOutput(out: EncoderOutput): FeatureRecord[] {
@@ -73,14 +130,26 @@ function asImage(data: SampleData, intensity: Image2dOptions["intensity"]): Imag
 /** Creates the adapter. */
 export function createImage2dAdapter(options: Image2dOptions = {}): Adapter {
   const intensity = options.intensity;
+  if (options.depth !== undefined && !(Number.isInteger(options.depth) && options.depth >= 1)) {
+    throw new RangeError(
+      `Cannot create adapter "image2d" as depth must be a positive integer: current value is ${options.depth}`,
+    );
+  }
   if (intensity !== undefined && !["dtype", "minmax", "unit"].includes(intensity)) {
     throw new TypeError(
       `Cannot create adapter "image2d" as intensity must be "dtype", "minmax" or "unit": current value is "${intensity}"`,
     );
   }
+  const kinds = featureKindsFor(options.feature);
+  const extended = kinds.length > BASE_FEATURE_KINDS.length ? options.feature : undefined;
   const adapter: Adapter = {
-    featureKinds: IMAGE_FEATURE_KINDS,
-    settings: { adapter: "image2d", intensity: intensity ?? "dtype", channels: "grey→RGB" },
+    featureKinds: kinds,
+    settings: {
+      adapter: "image2d",
+      intensity: intensity ?? "dtype",
+      channels: "grey→RGB",
+      ...(extended ? { feature: extended } : {}),
+    },
     async extract(data: SampleData, ctx: AdapterContext): Promise<FeatureRecord> {
       return (await adapter.extractBatch!([data], ctx))[0];
     },
@@ -98,12 +167,18 @@ export function createImage2dAdapter(options: Image2dOptions = {}): Adapter {
         groups.set(key, [...(groups.get(key) ?? []), i]);
       });
       const out = new Array<FeatureRecord>(images.length);
+      const plan = intermediatePlan(extended, ctx.encoder, options.depth);
       for (const idx of groups.values()) {
         for (let s = 0; s < idx.length; s += ctx.batchSize) {
           ctx.signal?.throwIfAborted();
           const part = idx.slice(s, s + ctx.batchSize);
           const batch = imagesToBatch(part.map((i) => images[i]), ctx.resolution, spec);
-          const records = featuresFromOutput(await ctx.encoder.encode(batch));
+          const encoded = await ctx.encoder.encode(
+            batch,
+            plan ? { intermediateLayers: plan.layers } : undefined,
+          );
+          const records = featuresFromOutput(encoded);
+          if (plan) addIntermediateFeatures(records, encoded, plan);
           part.forEach((i, k) => (out[i] = records[k]));
         }
       }
@@ -117,7 +192,8 @@ export function createImage2dAdapter(options: Image2dOptions = {}): Adapter {
 export const image2dAdapter: AdapterPlugin = {
   kind: "adapter",
   name: "image2d",
-  description: "2D image → grey→RGB, resize, ImageNet norm → CLS / mean patch token",
+  description:
+    "2D image → grey→RGB, resize, ImageNet norm → CLS / mean patch token / last-4-blocks CLS / block N CLS",
   accepts: ["image"],
   create: (options?: Record<string, unknown>): Adapter =>
     createImage2dAdapter(options as Image2dOptions | undefined),

@@ -6,7 +6,9 @@
  * slice → volume embedding = mean over slices.
  *
  * Produces `cls` `[C]`, `mean` `[C]` and `cls+mean` `[2C]` (each the mean over
- * slices of the per-slice feature).
+ * slices of the per-slice feature), and with option `feature` also
+ * `last4`, `last4+mean` or `layer:N` (per slice as the `image2d` adapter
+ * makes them, then averaged; see `plugins/adapters/image2d/features.ts`).
  *
  * Window: `[level - width/2, level + width/2]` clipped and scaled to [0, 1]
  * (MONAI `ScaleIntensityRange` with clip). Default: the lung/mediastinal
@@ -25,7 +27,13 @@ import type {
   Volume,
 } from "../../../core/plugin.ts";
 import { imagesToBatch } from "../../../core/image.ts";
-import { featuresFromOutput, IMAGE_FEATURE_KINDS } from "../image2d/mod.ts";
+import {
+  addIntermediateFeatures,
+  BASE_FEATURE_KINDS,
+  featureKindsFor,
+  featuresFromOutput,
+  intermediatePlan,
+} from "../image2d/mod.ts";
 
 /** Options of the `slice-mean` adapter. */
 export interface SliceMeanOptions {
@@ -37,10 +45,14 @@ export interface SliceMeanOptions {
   sliceStep?: number;
   /** Channel of a multi-channel volume to use. @default {0} */
   channel?: number;
+  /** The feature the head will use (`last4`, `last4+mean`, `layer:N` add that kind). @default {"cls"} */
+  feature?: string;
+  /** The encoder's block count, when the encoder does not say (`config.depth`). */
+  depth?: number;
 }
 
 /** Default options. */
-export const SLICE_MEAN_DEFAULTS: Required<SliceMeanOptions> = {
+export const SLICE_MEAN_DEFAULTS: Required<Omit<SliceMeanOptions, "feature" | "depth">> = {
   windowMin: -1000,
   windowMax: 1000,
   sliceStep: 1,
@@ -79,7 +91,10 @@ export function windowSlice(
 
 /** Creates the adapter with validated options. */
 export function createSliceMeanAdapter(options: SliceMeanOptions = {}): Adapter {
-  const o = { ...SLICE_MEAN_DEFAULTS, ...options };
+  const { feature, depth: blocks, ...rest } = options;
+  const o = { ...SLICE_MEAN_DEFAULTS, ...rest };
+  const kinds = featureKindsFor(feature);
+  const extended = kinds.length > BASE_FEATURE_KINDS.length ? feature : undefined;
   if (
     !(Number.isFinite(o.windowMin) && Number.isFinite(o.windowMax) && o.windowMax > o.windowMin)
   ) {
@@ -93,8 +108,8 @@ export function createSliceMeanAdapter(options: SliceMeanOptions = {}): Adapter 
     );
   }
   return {
-    featureKinds: IMAGE_FEATURE_KINDS,
-    settings: { adapter: "slice-mean", ...o },
+    featureKinds: kinds,
+    settings: { adapter: "slice-mean", ...o, ...(extended ? { feature: extended } : {}) },
     async extract(data: SampleData, ctx: AdapterContext): Promise<FeatureRecord> {
       if (data.kind !== "volume") {
         throw new TypeError(
@@ -115,14 +130,18 @@ export function createSliceMeanAdapter(options: SliceMeanOptions = {}): Adapter 
         throw new RangeError('Cannot run adapter "slice-mean" as the volume has no slices');
       }
       const sums: Record<string, Float32Array> = {};
+      const plan = intermediatePlan(extended, ctx.encoder, blocks);
       for (let s = 0; s < zs.length; s += ctx.batchSize) {
         ctx.signal?.throwIfAborted();
         const part = zs.slice(s, s + ctx.batchSize);
         const images = part.map((z) => windowSlice(volume, z, o.windowMin, o.windowMax, o.channel));
         const out = await ctx.encoder.encode(
           imagesToBatch(images, ctx.resolution, ctx.encoder.preprocess),
+          plan ? { intermediateLayers: plan.layers } : undefined,
         );
-        for (const rec of featuresFromOutput(out)) {
+        const records = featuresFromOutput(out);
+        if (plan) addIntermediateFeatures(records, out, plan);
+        for (const rec of records) {
           for (const [k, t] of Object.entries(rec)) {
             const acc = sums[k] ??= new Float32Array(t.data.length);
             for (let i = 0; i < acc.length; i++) acc[i] += t.data[i];
