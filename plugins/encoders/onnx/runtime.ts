@@ -110,7 +110,46 @@ function importWasm(threads: number | undefined): Promise<OrtApi> {
   return wasmModule;
 }
 
+/**
+ * The environment variable that turns off onnxruntime's built-in telemetry
+ * (Microsoft's 1DS client in the native library: without it, the first
+ * session writes `~/.cache/Microsoft/DeveloperTools/.onnxruntime/onnxruntime.db`
+ * with a device id, an empty `/tmp/mat-debug-<pid>.log`, and queues events
+ * for `mobile.events.data.microsoft.com`).
+ */
+export const ORT_TELEMETRY_ENV = "ORT_DISABLE_TELEMETRY";
+
+/**
+ * Sets {@linkcode ORT_TELEMETRY_ENV} to `1` in this process (the native
+ * library reads it when its environment is created, so this must run before
+ * the first session). Returns false when it cannot be set (no
+ * `--allow-env`) and is not already set.
+ *
+ * @example
+ * ```ts
+ * import { disableOnnxTelemetry, ORT_TELEMETRY_ENV } from "./runtime.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(disableOnnxTelemetry(), true);
+ * assert.equal(Deno.env.get(ORT_TELEMETRY_ENV), "1");
+ * ```
+ */
+export function disableOnnxTelemetry(): boolean {
+  try {
+    if (Deno.env.get(ORT_TELEMETRY_ENV) !== "1") Deno.env.set(ORT_TELEMETRY_ENV, "1");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function importNode(): Promise<OrtApi> {
+  if (!disableOnnxTelemetry()) {
+    return Promise.reject(
+      new Error(
+        `Cannot load onnxruntime-node as its telemetry must be turned off first: run deno with --allow-env (or --allow-env=${ORT_TELEMETRY_ENV}), or set ${ORT_TELEMETRY_ENV}=1 in the environment`,
+      ),
+    );
+  }
   nodeModule ??= import("onnxruntime-node") as unknown as Promise<OrtApi>;
   return nodeModule;
 }
