@@ -15,6 +15,11 @@ if [ ! -x "$_deno" ] || [ "$("$_deno" --version 2>/dev/null | head -n1 | cut -d'
   }
 fi
 export PATH="$_root/.deno/node_modules/.bin:$PATH"
+# Nothing leaves the machine: no Deno update check (it queries dl.deno.land),
+# and onnxruntime-node's telemetry off (else it writes a device id and event
+# database under ~/.cache/Microsoft and a /tmp/mat-debug-<pid>.log per process).
+export DENO_NO_UPDATE_CHECK=1
+export ORT_DISABLE_TELEMETRY=1
 # Mesa's lavapipe prints "XDG_RUNTIME_DIR is invalid" on every adapter request.
 if [ -z "${XDG_RUNTIME_DIR:-}" ] || [ ! -d "${XDG_RUNTIME_DIR:-/nonexistent}" ]; then
   export XDG_RUNTIME_DIR="${TMPDIR:-/tmp}/medprobe-xdg-$(id -u)"
