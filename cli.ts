@@ -28,6 +28,7 @@ import { registerOnnxCommands } from "./cli/onnx.ts";
 import { registerExtractCommand } from "./cli/extract.ts";
 import { registerCacheCommands } from "./cli/cache.ts";
 import { registerClusterCommands } from "./cli/cluster.ts";
+import { registerStudyCommand } from "./cli/study.ts";
 import { loadRegistry, VERSION, warn } from "./cli/common.ts";
 import { createDefaultRegistry } from "./plugins/builtin.ts";
 
@@ -56,6 +57,7 @@ export function createProgram(registry: Registry = createDefaultRegistry()): Com
   registerExtractCommand(program);
   registerCacheCommands(program);
   registerClusterCommands(program);
+  registerStudyCommand(program);
   return program;
 }
 
