@@ -8,7 +8,8 @@
  * of another scheme simply miss and are recomputed)
  * - A file: `mpfp1:sha256:<size>:<hex>`, the SHA-256 of its whole content.
  * - A whole-slide image (`.svs`, `.ndpi`, `.mrxs`, `.scn`, `.bif`, `.vms`,
- *   `.vmu`, `.isyntax`, `.czi`) or any file larger than
+ *   `.vmu`, `.isyntax`, `.czi`, or a `.tif`/`.tiff` over 64 MiB, as
+ *   CAMELYON's pyramids are) or any file larger than
  *   {@linkcode FingerprintOptions.fullHashMaxBytes} (default 1 GiB):
  *   `mpfp1:sampled:<size>:<hex>`, the SHA-256 of its first and last MiB
  *   (the TIFF header and image-file directories sit there) and of 64 blocks
@@ -93,9 +94,10 @@ async function readAt(file: Deno.FsFile, offset: number, length: number): Promis
   return buf.subarray(0, done);
 }
 
-function isWholeSlide(path: string): boolean {
+function isWholeSlide(path: string, size: number): boolean {
   const lower = path.toLowerCase();
-  return WHOLE_SLIDE_EXTENSIONS.some((e) => lower.endsWith(e));
+  return WHOLE_SLIDE_EXTENSIONS.some((e) => lower.endsWith(e)) ||
+    (/\.tiff?$/.test(lower) && size > 64 * MIB);
 }
 
 async function hashFile(path: string, size: number, sampled: boolean): Promise<string> {
@@ -154,7 +156,7 @@ export async function fingerprintFile(
   const remembered = options.memo?.lookup(path, st);
   if (remembered) return remembered;
   const max = options.fullHashMaxBytes ?? 1024 * MIB;
-  const fp = await hashFile(path, st.size, isWholeSlide(path) || st.size > max);
+  const fp = await hashFile(path, st.size, isWholeSlide(path, st.size) || st.size > max);
   options.memo?.remember(path, st, fp);
   return fp;
 }

@@ -52,6 +52,8 @@ Deno.test("whole slides and files over the limit are fingerprinted from header, 
   const big = await write(`${dir}/v.nii`, data);
   assert.match(await fingerprintFile(big, { fullHashMaxBytes: 1024 }), /:sampled:/);
   assert.match(await fingerprintFile(big), /:sha256:/);
+  // A small TIFF is an image, hashed whole; pyramid TIFFs over 64 MiB are sampled.
+  assert.match(await fingerprintFile(await write(`${dir}/small.tif`, data)), /:sha256:/);
 });
 
 Deno.test("folders and multi-source samples combine their files' fingerprints by relative path", async () => {
