@@ -80,3 +80,90 @@ export function formatFound(found: readonly string[] | null, limit = 20): string
   const shown = found.slice(0, limit).join(", ");
   return found.length > limit ? `${shown}, ... (${found.length} entries)` : shown;
 }
+
+/**
+ * Writes bytes atomically and durably: to a temporary file beside `path`
+ * (`<path>.<8 hex>.tmp`, same folder so the rename cannot cross file
+ * systems), flushed with `fsync`, then renamed over `path`. A reader sees
+ * the old file or the whole new one, never a partial one; on any failure
+ * (a full disk, a killed write) the temporary file is removed and `path` is
+ * left as it was. A process killed between the write and the rename leaves
+ * a `*.tmp` file, which {@linkcode removeStaleTempFiles} cleans up. Uses
+ * `Deno.open`, `Deno.rename`, `Deno.remove` (write permission).
+ *
+ * @example
+ * ```ts
+ * import { writeFileAtomic } from "./_fs.ts";
+ * import assert from "node:assert/strict";
+ * const dir = await Deno.makeTempDir();
+ * await writeFileAtomic(`${dir}/a.bin`, new Uint8Array([1, 2, 3]));
+ * assert.deepEqual([...await Deno.readFile(`${dir}/a.bin`)], [1, 2, 3]);
+ * assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["a.bin"]);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
+  const tmp = `${path}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+  try {
+    const file = await Deno.open(tmp, { write: true, createNew: true });
+    try {
+      let done = 0;
+      while (done < bytes.byteLength) done += await file.write(bytes.subarray(done));
+      await file.syncData();
+    } finally {
+      file.close();
+    }
+    await Deno.rename(tmp, path);
+  } catch (error) {
+    await Deno.remove(tmp).catch(() => {});
+    throw error;
+  }
+}
+
+/** {@linkcode writeFileAtomic} for UTF-8 text. */
+export function writeTextFileAtomic(path: string, text: string): Promise<void> {
+  return writeFileAtomic(path, new TextEncoder().encode(text));
+}
+
+/** The name pattern of {@linkcode writeFileAtomic}'s temporary files. */
+const TEMP_NAME = /\.[0-9a-f]{8}\.tmp$/;
+
+/**
+ * Removes the temporary files a killed {@linkcode writeFileAtomic} left in
+ * `dir` and its subfolders (`*.<8 hex>.tmp` older than `minAgeMs`, so a
+ * write in flight in another process is not touched). Returns the paths
+ * removed; a missing folder is not an error. Uses `Deno.readDir`,
+ * `Deno.stat`, `Deno.remove`.
+ */
+export async function removeStaleTempFiles(dir: string, minAgeMs = 60_000): Promise<string[]> {
+  const removed: string[] = [];
+  const now = Date.now();
+  const visit = async (folder: string): Promise<void> => {
+    let entries: Deno.DirEntry[];
+    try {
+      entries = await Array.fromAsync(Deno.readDir(folder));
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
+        return;
+      }
+      throw error;
+    }
+    for (const entry of entries) {
+      const path = `${folder}/${entry.name}`;
+      if (entry.isDirectory) {
+        await visit(path);
+      } else if (entry.isFile && TEMP_NAME.test(entry.name)) {
+        try {
+          const info = await Deno.stat(path);
+          if (now - (info.mtime?.getTime() ?? 0) < minAgeMs) continue;
+          await Deno.remove(path);
+          removed.push(path);
+        } catch (error) {
+          if (!(error instanceof Deno.errors.NotFound)) throw error;
+        }
+      }
+    }
+  };
+  await visit(dir);
+  return removed;
+}

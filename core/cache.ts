@@ -104,6 +104,10 @@ import { createHash } from "node:crypto";
 import { FormatError } from "./errors.ts";
 import { f32ToF16, formatShape, type HostTensor, numel } from "./tensor.ts";
 import type { FeatureRecord } from "./plugin.ts";
+import { writeFileAtomic } from "./_fs.ts";
+
+/** Age after which a `*.tmp` file in the cache is a killed writer's leftover (removed on open). */
+const STALE_TEMPORARY_AGE_MS = 10 * 60_000;
 
 /** The format name written in `key.json`, the manifest and every shard. */
 export const FEATURE_CACHE_FORMAT = "medprobe-feature-cache";
@@ -265,22 +269,8 @@ export function checkCacheKey(key: FeatureCacheKey): void {
  * Writes bytes durably and atomically: a temporary file in the same folder,
  * `fsync`, then a rename over `path`.
  */
-export async function writeFileDurable(path: string, bytes: Uint8Array): Promise<void> {
-  const tmp = `${path}.${crypto.randomUUID().slice(0, 8)}.tmp`;
-  try {
-    const file = await Deno.open(tmp, { write: true, createNew: true });
-    try {
-      let done = 0;
-      while (done < bytes.byteLength) done += await file.write(bytes.subarray(done));
-      await file.syncData();
-    } finally {
-      file.close();
-    }
-    await Deno.rename(tmp, path);
-  } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
-  }
+export function writeFileDurable(path: string, bytes: Uint8Array): Promise<void> {
+  return writeFileAtomic(path, bytes);
 }
 
 interface Location {
@@ -378,6 +368,8 @@ export class FeatureCache {
       await writeFileDurable(keyPath, cache.#json(cache.#header()));
     }
     await Deno.mkdir(`${cache.dir}/shards`, { recursive: true });
+    // A killed run's temporary files: removed at the start of the next one.
+    await cache.removeStaleTemporaries(STALE_TEMPORARY_AGE_MS).catch(() => 0);
     await cache.refresh();
     return cache;
   }

@@ -25,6 +25,7 @@
 
 import { FormatError } from "./errors.ts";
 import { bf16ToF32, f16ToF32, formatShape, numel } from "./tensor.ts";
+import { writeFileAtomic as writeFileAtomicFs } from "./_fs.ts";
 
 /** The dtypes medprobe reads and writes. */
 export type SafetensorsDType =
@@ -517,15 +518,8 @@ export function encodeSafetensors(
  * Writes bytes atomically: to a temporary file in the same folder, then
  * renamed over `path`, so a reader never sees a partial file.
  */
-export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  const tmp = `${path}.${crypto.randomUUID().slice(0, 8)}.tmp`;
-  try {
-    await Deno.writeFile(tmp, bytes);
-    await Deno.rename(tmp, path);
-  } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
-  }
+export function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
+  return writeFileAtomicFs(path, bytes);
 }
 
 /** Encodes and atomically saves tensors to a safetensors file. */
