@@ -21,6 +21,7 @@
 
 import { FormatError } from "../../../core/errors.ts";
 import { openSlide, type Slide } from "../../formats/tiff/slide.ts";
+import { type JpegStream, openJpegStream } from "../../formats/jpeg_stream/mod.ts";
 import type { RgbImage } from "./tissue.ts";
 import type { TileGrid } from "./tiling.ts";
 
@@ -204,7 +205,6 @@ export async function openWsi(path: string, options: { mpp?: number } = {}): Pro
   const lower = path.toLowerCase();
   if (/\.(tiff?|svs)$/.test(lower)) return tiffReader(path, await openSlide(path));
   if (/\.jpe?g$/.test(lower)) {
-    const { openJpegStream } = await import("../../formats/jpeg_stream/mod.ts");
     return jpegReader(path, await openJpegStream(path), options.mpp);
   }
   throw new TypeError(
@@ -212,17 +212,9 @@ export async function openWsi(path: string, options: { mpp?: number } = {}): Pro
   );
 }
 
-/** What the JPEG reader needs from a streaming decoder. */
-interface BandSource {
-  readonly width: number;
-  readonly height: number;
-  bands(): AsyncGenerator<{ y: number; height: number; data: Uint8Array; channels: number }>;
-  close(): void;
-}
-
 function jpegReader(
   path: string,
-  jpeg: BandSource,
+  jpeg: JpegStream,
   mpp: number | undefined,
 ): WsiReader {
   return {
@@ -249,7 +241,24 @@ function jpegReader(
       let rowBuf: Uint8Array | undefined;
       let filled = 0;
       const width = jpeg.width;
-      for await (const band of jpeg.bands()) {
+      // Only MCU rows and columns under a kept tile (±1 for chroma context) get an IDCT.
+      const rows = new Uint8Array(jpeg.mcuRows);
+      const columns = new Uint8Array(jpeg.mcuColumns);
+      for (const i of list) {
+        const r0 = Math.max(0, Math.floor(grid.y[i] / jpeg.mcuHeight) - 1);
+        const r1 = Math.min(
+          jpeg.mcuRows - 1,
+          Math.floor((grid.y[i] + side - 1) / jpeg.mcuHeight) + 1,
+        );
+        for (let r = r0; r <= r1; r++) rows[r] = 1;
+        const c0 = Math.max(0, Math.floor(grid.x[i] / jpeg.mcuWidth) - 1);
+        const c1 = Math.min(
+          jpeg.mcuColumns - 1,
+          Math.floor((grid.x[i] + side - 1) / jpeg.mcuWidth) + 1,
+        );
+        for (let c = c0; c <= c1; c++) columns[c] = 1;
+      }
+      for await (const band of jpeg.bands({ rows, columns })) {
         while (k < list.length) {
           const ty = grid.y[list[k]];
           if (rowY !== ty) {

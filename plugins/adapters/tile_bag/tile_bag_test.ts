@@ -225,3 +225,45 @@ Deno.test({
   name: "cleanup",
   fn: async () => await Deno.remove(dir, { recursive: true }),
 });
+
+Deno.test("a single large JPEG slide: streamed tiles equal crops of the whole decoded image", async () => {
+  const { renderSyntheticSlide } = await import("../../modalities/wsi/_synth.ts");
+  const { writeJpegStream } = await import("../../formats/jpeg_stream/mod.ts");
+  const { decodeJpeg } = await import("../../formats/_jpeg.ts");
+  const { openWsi } = await import("./mod.ts");
+  const img = renderSyntheticSlide({ width: 640, height: 480, seed: 5, tumour: true });
+  const path = await Deno.makeTempFile({ suffix: ".jpg" });
+  try {
+    await writeJpegStream(path, {
+      width: img.width,
+      height: img.height,
+      rows: (y, n) => img.data.subarray(y * img.width * 3, (y + n) * img.width * 3),
+    });
+    const adapter = createTileBagAdapter({ ...options, tileSize: 64, overviewDownsample: 16 });
+    const p = await adapter.plan({ kind: "slide", path, mpp: 4 } as never);
+    assert.equal(p.reader.format, "jpeg");
+    assert.equal(p.overview.downsample, 16);
+    assert.ok(p.grid.count > 5, `tiles ${p.grid.count}`);
+    const whole = decodeJpeg(await Deno.readFile(path), path);
+    let n = 0;
+    for await (const t of p.reader.readTiles(p.grid)) {
+      const x0 = p.grid.x[t.index], y0 = p.grid.y[t.index];
+      for (const [dx, dy] of [[0, 0], [63, 0], [17, 40], [63, 63]]) {
+        const s = ((y0 + dy) * img.width + x0 + dx) * 3;
+        const d = (dy * 64 + dx) * 3;
+        assert.deepEqual([...t.rgb.subarray(d, d + 3)], [...whole.data.subarray(s, s + 3)]);
+      }
+      n++;
+    }
+    assert.equal(n, p.grid.count);
+    p.reader.close();
+    const bag = await adapter.extract({ kind: "slide", path, mpp: 4 } as never, {
+      encoder: createToyEncoder(),
+      resolution: 16,
+      batchSize: 4,
+    });
+    assert.equal(bag.bag.shape[0], p.grid.count);
+  } finally {
+    await Deno.remove(path);
+  }
+});
