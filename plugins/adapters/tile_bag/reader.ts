@@ -64,7 +64,9 @@ export interface WsiReader {
 
 /** Box-averages RGB rows into an accumulator at an integer factor. */
 export class BoxDownsampler {
+  /** Output width. */
   readonly width: number;
+  /** Output height. */
   readonly height: number;
   readonly #sums: Float64Array;
   readonly #counts: Float64Array;

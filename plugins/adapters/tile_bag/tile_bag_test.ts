@@ -230,7 +230,6 @@ Deno.test("a single large JPEG slide: streamed tiles equal crops of the whole de
   const { renderSyntheticSlide } = await import("../../modalities/wsi/_synth.ts");
   const { writeJpegStream } = await import("../../formats/jpeg_stream/mod.ts");
   const { decodeJpeg } = await import("../../formats/_jpeg.ts");
-  const { openWsi } = await import("./mod.ts");
   const img = renderSyntheticSlide({ width: 640, height: 480, seed: 5, tumour: true });
   const path = await Deno.makeTempFile({ suffix: ".jpg" });
   try {
