@@ -29,6 +29,7 @@ import { registerExtractCommand } from "./cli/extract.ts";
 import { registerCacheCommands } from "./cli/cache.ts";
 import { registerClusterCommands } from "./cli/cluster.ts";
 import { registerStudyCommand } from "./cli/study.ts";
+import { registerAgglomerateCommand } from "./cli/agglomerate.ts";
 import { loadRegistry, VERSION, warn } from "./cli/common.ts";
 import { createDefaultRegistry } from "./plugins/builtin.ts";
 
@@ -58,6 +59,7 @@ export function createProgram(registry: Registry = createDefaultRegistry()): Com
   registerCacheCommands(program);
   registerClusterCommands(program);
   registerStudyCommand(program);
+  registerAgglomerateCommand(program);
   return program;
 }
 
