@@ -15,6 +15,16 @@
  *   and `targets` `[N]` holding class indices. The prediction is the argmax
  *   (the first maximum on ties); per-class values are one-vs-rest (`[C]`).
  *
+ * Thresholds: one for every label (0.5 by default) or one per label
+ * (`options.threshold` as an array), e.g. chosen on a validation split by
+ * Youden's J with {@linkcode computeYoudenThresholds}. Every metric plugin
+ * carries a `definition` (what is thresholded, how labels are averaged,
+ * which scikit-learn function it equals) that result records keep;
+ * {@linkcode thresholdDefinition} states the threshold rule in use. Note that
+ * `accuracy` is the mean per-label accuracy (1 − Hamming loss) and
+ * `subset-accuracy` the exact-match ratio (scikit-learn's multi-label
+ * `accuracy_score`).
+ *
  * Conventions (scikit-learn's, with `zero_division=0`): precision, recall,
  * specificity and F1 with a zero denominator are 0. The ROC AUC of a label
  * or class whose targets hold a single class is undefined: NaN here, skipped
@@ -56,10 +66,12 @@ export type ClassificationAverage = "none" | "micro";
 export interface ClassificationOptions {
   /**
    * Decision threshold of binary and multi-label scores: a score is a
-   * positive prediction when it is strictly greater. Ignored for multi-class
-   * (argmax). @default {0.5}
+   * positive prediction when it is strictly greater. One number for every
+   * label, or one per label (`[K]`, e.g. from
+   * {@linkcode computeYoudenThresholds} on a validation split). Ignored for
+   * multi-class (argmax). @default {0.5}
    */
-  threshold?: number;
+  threshold?: number | ArrayLike<number>;
   /**
    * `"none"` returns one value per label or class; `"micro"` pools the
    * (sample, label) pairs of every label first and returns one value. The
@@ -94,11 +106,24 @@ interface Columns {
 
 const THRESHOLD = 0.5;
 
-function checkThreshold(metric: string, threshold: unknown): number {
+function checkThreshold(metric: string, threshold: unknown): number | Float64Array {
   if (threshold === undefined) return THRESHOLD;
+  if (
+    typeof threshold === "object" && threshold !== null &&
+    typeof (threshold as ArrayLike<number>).length === "number"
+  ) {
+    const values = Float64Array.from(threshold as ArrayLike<number>);
+    const bad = Array.from(values).findIndex((v) => Number.isNaN(v));
+    if (bad >= 0) {
+      throw new TypeError(
+        `Cannot compute ${metric} as every per-label threshold must be a number: current value at ${bad} is NaN`,
+      );
+    }
+    return values;
+  }
   if (typeof threshold !== "number" || Number.isNaN(threshold)) {
     throw new TypeError(
-      `Cannot compute ${metric} as threshold must be a number: current value is ${
+      `Cannot compute ${metric} as threshold must be a number or one number per label: current value is ${
         String(threshold)
       }`,
     );
@@ -168,9 +193,14 @@ function prepare(
     return { n, k, scores: s.data, truth, pred, multiclass, classes, predClasses };
   }
   checkBinary(metric, "target", t.data);
+  if (typeof threshold !== "number" && threshold.length !== k) {
+    throw new TypeError(
+      `Cannot compute ${metric} as per-label thresholds must be ${k} (one per label): current count is ${threshold.length}`,
+    );
+  }
   for (let i = 0; i < n * k; i++) {
     truth[i] = t.data[i];
-    pred[i] = s.data[i] > threshold ? 1 : 0;
+    pred[i] = s.data[i] > (typeof threshold === "number" ? threshold : threshold[i % k]) ? 1 : 0;
   }
   return {
     n,
@@ -388,13 +418,127 @@ export function computeAveragePrecision(
  * @param threshold The decision threshold. @default {0.5}
  * @returns `[N]` or `[N, K]` 0/1 predictions, flat and row-major.
  */
-export function predictLabels(scores: MatrixInput, threshold: number = THRESHOLD): Uint8Array {
+export function predictLabels(
+  scores: MatrixInput,
+  threshold: number | ArrayLike<number> = THRESHOLD,
+): Uint8Array {
   const s = toMatrix("predictLabels", "prediction", scores);
   checkNotNaN("predictLabels", "prediction", s.data);
   const t = checkThreshold("predictLabels", threshold);
+  const k = s.shape.length === 2 ? s.shape[1] : 1;
+  if (typeof t !== "number" && t.length !== k) {
+    throw new TypeError(
+      `Cannot compute predictLabels as per-label thresholds must be ${k} (one per label): current count is ${t.length}`,
+    );
+  }
   const out = new Uint8Array(s.data.length);
-  for (let i = 0; i < out.length; i++) out[i] = s.data[i] > t ? 1 : 0;
+  for (let i = 0; i < out.length; i++) {
+    out[i] = s.data[i] > (typeof t === "number" ? t : t[i % k]) ? 1 : 0;
+  }
   return out;
+}
+
+/** Per-label thresholds chosen by Youden's J, from {@linkcode computeYoudenThresholds}. */
+export interface YoudenThresholds {
+  /**
+   * Per-label thresholds `[K]` for the strict rule `score > threshold`: the
+   * midpoint between the ROC point's lowest positive score and the next
+   * lower score (`-Infinity` when every sample is positive, `Infinity` when
+   * no point beats predicting all negative), 0.5 where J is undefined.
+   */
+  thresholds: Float64Array;
+  /** The best J = TPR − FPR per label (NaN where a label has one class only). */
+  j: Float64Array;
+}
+
+/**
+ * Youden's J thresholds: for each label, the ROC operating point (all
+ * distinct scores as thresholds, `score ≥ s` positive, as scikit-learn's
+ * `roc_curve`) with the largest `TPR − FPR`, ties to the highest
+ * threshold, turned into a threshold for `score > t`. Meant for a
+ * validation split; the thresholds then go to the test metrics as
+ * `options.threshold`. Binary and multi-label only.
+ *
+ * @example
+ * ```ts
+ * import { computeYoudenThresholds } from "./classification.ts";
+ * import assert from "node:assert/strict";
+ * // positives score 0.3 and 0.4, negatives 0.1 and 0.2: J = 1 at score >= 0.3
+ * const { thresholds, j } = computeYoudenThresholds([0.1, 0.3, 0.2, 0.4], [0, 1, 0, 1]);
+ * assert.deepEqual([...j], [1]);
+ * assert.ok(Math.abs(thresholds[0] - 0.25) < 1e-12);
+ * ```
+ *
+ * @param scores `[N]` or `[N, K]` scores.
+ * @param targets 0/1 targets of the same shape.
+ */
+export function computeYoudenThresholds(
+  scores: MatrixInput,
+  targets: MatrixInput,
+): YoudenThresholds {
+  const cols = prepare("youden-thresholds", scores, targets);
+  if (cols.multiclass) {
+    throw new TypeError(
+      "Cannot compute youden-thresholds as the problem must be binary or multi-label: current targets are class indices",
+    );
+  }
+  const thresholds = new Float64Array(cols.k).fill(THRESHOLD);
+  const j = new Float64Array(cols.k).fill(NaN);
+  for (let c = 0; c < cols.k; c++) {
+    const order = Array.from({ length: cols.n }, (_, i) => i).sort((a, b) =>
+      cols.scores[b * cols.k + c] - cols.scores[a * cols.k + c]
+    );
+    let p = 0;
+    for (let i = 0; i < cols.n; i++) p += cols.truth[i * cols.k + c];
+    const neg = cols.n - p;
+    if (p === 0 || neg === 0) continue;
+    let tp = 0, fp = 0, best = 0, bestAt = -1;
+    for (let r = 0; r < cols.n; r++) {
+      const i = order[r];
+      if (cols.truth[i * cols.k + c]) tp++;
+      else fp++;
+      const next = r + 1 < cols.n ? cols.scores[order[r + 1] * cols.k + c] : -Infinity;
+      if (next === cols.scores[i * cols.k + c]) continue; // tied scores form one point
+      const value = tp / p - fp / neg;
+      if (value > best) {
+        best = value;
+        bestAt = r;
+      }
+    }
+    j[c] = best;
+    if (bestAt < 0) {
+      thresholds[c] = Infinity;
+    } else {
+      const lowest = cols.scores[order[bestAt] * cols.k + c];
+      const below = bestAt + 1 < cols.n ? cols.scores[order[bestAt + 1] * cols.k + c] : -Infinity;
+      thresholds[c] = below === -Infinity ? -Infinity : (lowest + below) / 2;
+    }
+  }
+  return { thresholds, j };
+}
+
+/** How a threshold metric's decision threshold was set, for {@linkcode thresholdDefinition}. */
+export type ThresholdRule =
+  | { readonly rule: "fixed"; readonly value?: number }
+  | { readonly rule: "youden"; readonly split: string };
+
+/**
+ * One sentence stating how thresholded predictions were made, for result
+ * records (`metricsDefinition`).
+ *
+ * @example
+ * ```ts
+ * import { thresholdDefinition } from "./classification.ts";
+ * import assert from "node:assert/strict";
+ * assert.match(thresholdDefinition({ rule: "youden", split: "val" }), /Youden's J on the "val" split/);
+ * ```
+ */
+export function thresholdDefinition(rule: ThresholdRule = { rule: "fixed" }): string {
+  return rule.rule === "youden"
+    ? `a label is predicted positive when its score is greater than that label's threshold, chosen by Youden's J (max TPR − FPR over the ROC points) on the "${rule.split}" split`
+    : `a label is predicted positive when its score is greater than ${
+      rule.value ?? THRESHOLD
+    } (sigmoid probability; the same threshold for every label)`;
 }
 
 /**
@@ -874,11 +1018,13 @@ function createClassificationMetric(
   name: string,
   description: string,
   fn: (s: MatrixInput, t: MatrixInput, o: ClassificationOptions) => Float64Array,
-): MetricPlugin {
+  definition: string,
+): MetricPlugin & { readonly definition: string } {
   return {
     kind: "metric",
     name,
     description,
+    definition,
     higherIsBetter: true,
     tasks: CLASSIFICATION_TASKS,
     compute(prediction: unknown, target: unknown, options?: Record<string, unknown>): Float64Array {
@@ -908,6 +1054,7 @@ export const aucMetric: MetricPlugin = createClassificationMetric(
   "auc",
   "ROC AUC per label or one-vs-rest class (exact ties, scikit-learn)",
   computeRocAuc,
+  "ROC AUC per label from the scores (no threshold), scikit-learn roc_auc_score with exact ties; multi-class: one-vs-rest per class; NaN for a label with one class in the test set; the macro value is the mean over the labels where it is defined",
 );
 
 /** `"average-precision"`: wraps {@linkcode computeAveragePrecision}. */
@@ -915,6 +1062,7 @@ export const averagePrecisionMetric: MetricPlugin = createClassificationMetric(
   "average-precision",
   "Average precision per label or one-vs-rest class (scikit-learn)",
   computeAveragePrecision,
+  "average precision per label from the scores (no threshold), scikit-learn average_precision_score; macro value = mean over labels",
 );
 
 /** `"accuracy"`: per-label accuracy at score > 0.5, or multi-class argmax accuracy ({@linkcode computeAccuracy}). */
@@ -922,6 +1070,7 @@ export const accuracyMetric: MetricPlugin = createClassificationMetric(
   "accuracy",
   "Accuracy per label at score > 0.5, or argmax accuracy for multi-class",
   computeAccuracy,
+  "per-label accuracy (TP + TN) / N with a positive prediction when the label's score is greater than the threshold (0.5 unless per-label thresholds are given), then the macro mean over the labels (equal to scikit-learn's Hamming score 1 − hamming_loss, not the exact-match accuracy_score; see subset-accuracy); multi-class: argmax accuracy (accuracy_score)",
 );
 
 /** `"subset-accuracy"`: multi-label exact-match ratio ({@linkcode computeSubsetAccuracy}). */
@@ -929,6 +1078,7 @@ export const subsetAccuracyMetric: MetricPlugin = createClassificationMetric(
   "subset-accuracy",
   "Fraction of samples whose whole label vector is predicted exactly",
   computeSubsetAccuracy,
+  "exact-match ratio: the fraction of samples whose whole predicted label vector (score greater than the threshold, 0.5 unless per-label thresholds are given) equals the target vector, scikit-learn accuracy_score on the label matrix; binary and multi-class: accuracy",
 );
 
 /** `"precision"`: wraps {@linkcode computePrecision}. */
@@ -936,6 +1086,7 @@ export const precisionMetric: MetricPlugin = createClassificationMetric(
   "precision",
   "Precision per label or class (zero division gives 0)",
   computePrecision,
+  "per-label precision TP / (TP + FP) at score greater than the threshold (0.5 unless per-label thresholds are given), zero_division = 0, then the macro mean over labels (scikit-learn precision_score average='macro'); multi-class: one-vs-rest of the argmax",
 );
 
 /** `"recall"`: wraps {@linkcode computeRecall}. */
@@ -943,6 +1094,7 @@ export const recallMetric: MetricPlugin = createClassificationMetric(
   "recall",
   "Recall (sensitivity) per label or class (zero division gives 0)",
   computeRecall,
+  "per-label recall TP / (TP + FN) at score greater than the threshold (0.5 unless per-label thresholds are given), zero_division = 0, then the macro mean over labels (scikit-learn recall_score average='macro'); multi-class: one-vs-rest of the argmax",
 );
 
 /** `"specificity"`: wraps {@linkcode computeSpecificity}. */
@@ -950,6 +1102,7 @@ export const specificityMetric: MetricPlugin = createClassificationMetric(
   "specificity",
   "Specificity per label or class (zero division gives 0)",
   computeSpecificity,
+  "per-label specificity TN / (TN + FP) at score greater than the threshold (0.5 unless per-label thresholds are given), zero_division = 0, then the macro mean over labels",
 );
 
 /** `"f1"`: wraps {@linkcode computeF1}. */
@@ -957,6 +1110,7 @@ export const f1Metric: MetricPlugin = createClassificationMetric(
   "f1",
   "F1 score per label or class (zero division gives 0)",
   computeF1,
+  "per-label F1 = 2TP / (2TP + FP + FN) at score greater than the threshold (0.5 unless per-label thresholds are given), zero_division = 0, then the macro mean over labels (scikit-learn f1_score average='macro')",
 );
 
 /** `"balanced-accuracy"`: wraps {@linkcode computeBalancedAccuracy}. */
@@ -964,4 +1118,5 @@ export const balancedAccuracyMetric: MetricPlugin = createClassificationMetric(
   "balanced-accuracy",
   "Balanced accuracy: mean recall over the classes present (scikit-learn)",
   computeBalancedAccuracy,
+  "per-label balanced accuracy (TPR + TNR) / 2 at score greater than the threshold (0.5 unless per-label thresholds are given), scikit-learn balanced_accuracy_score; multi-class: mean recall over the classes present",
 );

@@ -13,8 +13,11 @@ import {
   computeRocAucSklearn,
   computeSpecificity,
   computeSubsetAccuracy,
+  computeYoudenThresholds,
   predictClasses,
   predictLabels,
+  subsetAccuracyMetric,
+  thresholdDefinition,
 } from "./classification.ts";
 import { assertClose, bruteAuc, seededRandom } from "./_testing.ts";
 
@@ -216,4 +219,146 @@ Deno.test("classification metrics reject bad input with std-style messages", () 
   assert.throws(() => computePrecision("abc" as never, [1]), TypeError);
   assert.throws(() => computePrecision({ data: [0.1, 0.2], shape: [3] }, [1, 0, 0]), TypeError);
   assert.throws(() => computePrecision({ data: [1], shape: [1, 1, 1] }, [1]), TypeError);
+});
+
+// Generated with numpy 1.24 / scikit-learn 1.2 (Debian python3-sklearn):
+//   rng = np.random.RandomState(3); y = (rng.rand(40, 3) < 0.4); s = np.round(rng.rand(40, 3) * 0.7 + y * 0.3, 2)
+//   fpr, tpr, thr = roc_curve(y[:, j], s[:, j], drop_intermediate=False); k = argmax(tpr - fpr)
+//   -> thr[k] = 0.45, 0.6, 0.34; J = 0.47916..., 0.66240..., 0.48
+//   accuracy_score(y, pred at s >= thr[k]) = 0.475, 1 - hamming_loss = 0.75
+//   accuracy_score(y, s > 0.5) = 0.375, 1 - hamming_loss = 0.666...
+const Y_SK = [
+  [0, 0, 1],
+  [0, 0, 0],
+  [1, 1, 1],
+  [0, 1, 0],
+  [0, 1, 0],
+  [0, 1, 0],
+  [1, 0, 1],
+  [0, 0, 1],
+  [0, 0, 1],
+  [1, 1, 0],
+  [0, 0, 0],
+  [0, 1, 1],
+  [0, 0, 1],
+  [1, 0, 0],
+  [1, 1, 0],
+  [0, 0, 1],
+  [1, 0, 1],
+  [1, 0, 1],
+  [0, 1, 0],
+  [0, 0, 0],
+  [1, 0, 1],
+  [0, 1, 0],
+  [1, 1, 0],
+  [1, 0, 0],
+  [0, 0, 0],
+  [1, 1, 1],
+  [1, 1, 1],
+  [0, 1, 0],
+  [0, 0, 0],
+  [1, 0, 0],
+  [0, 0, 0],
+  [0, 0, 0],
+  [0, 1, 0],
+  [1, 1, 0],
+  [0, 0, 0],
+  [0, 1, 0],
+  [0, 0, 0],
+  [0, 1, 1],
+  [1, 0, 0],
+  [1, 0, 1],
+];
+const S_SK = [
+  [0.15, 0.51, 0.76],
+  [0.34, 0.19, 0.46],
+  [0.97, 0.6, 0.35],
+  [0.04, 0.36, 0.67],
+  [0.38, 0.89, 0.12],
+  [0.18, 0.78, 0.63],
+  [0.54, 0.05, 0.9],
+  [0.2, 0.52, 0.41],
+  [0.49, 0.59, 0.81],
+  [0.55, 0.81, 0.1],
+  [0.22, 0.29, 0.61],
+  [0.11, 0.92, 0.86],
+  [0.68, 0.26, 0.44],
+  [0.47, 0.58, 0.68],
+  [0.79, 0.64, 0.2],
+  [0.58, 0.61, 0.36],
+  [0.45, 0.58, 0.89],
+  [0.52, 0.2, 0.6],
+  [0.38, 0.37, 0.59],
+  [0.37, 0.54, 0.16],
+  [0.98, 0.53, 0.54],
+  [0.66, 0.79, 0.59],
+  [0.33, 0.34, 0.52],
+  [0.51, 0.36, 0.11],
+  [0.68, 0.35, 0.58],
+  [0.35, 0.64, 0.34],
+  [0.92, 0.61, 0.35],
+  [0.05, 0.68, 0.05],
+  [0.13, 0.31, 0.35],
+  [0.71, 0.43, 0.26],
+  [0.43, 0.11, 0.19],
+  [0.56, 0.11, 0.16],
+  [0.17, 0.64, 0.0],
+  [0.32, 0.62, 0.11],
+  [0.48, 0.56, 0.4],
+  [0.49, 0.57, 0.03],
+  [0.31, 0.26, 0.42],
+  [0.09, 0.46, 0.87],
+  [0.49, 0.29, 0.66],
+  [0.49, 0.1, 0.79],
+];
+
+Deno.test("computeYoudenThresholds() picks scikit-learn's roc_curve argmax of TPR - FPR", () => {
+  const { thresholds, j } = computeYoudenThresholds(S_SK, Y_SK);
+  assertClose([...j], [0.4791666666666667, 0.6624040920716113, 0.48], { abs: 1e-12 }, "J");
+  // the strict rule score > t predicts exactly what roc_curve's score >= thr[k] does
+  const skThr = [0.45, 0.6, 0.34];
+  const pred = predictLabels(S_SK, thresholds);
+  for (let i = 0; i < 40; i++) {
+    for (let c = 0; c < 3; c++) assert.equal(pred[i * 3 + c], S_SK[i][c] >= skThr[c] ? 1 : 0);
+  }
+  // subset accuracy and macro label accuracy at those thresholds and at 0.5
+  assertClose([...computeSubsetAccuracy(S_SK, Y_SK, { threshold: thresholds })], [0.475], {
+    abs: 1e-12,
+  }, "subset");
+  const acc = computeAccuracy(S_SK, Y_SK, { threshold: thresholds });
+  assertClose([(acc[0] + acc[1] + acc[2]) / 3], [0.75], { abs: 1e-12 }, "1 - hamming");
+  assertClose([...computeSubsetAccuracy(S_SK, Y_SK)], [0.375], { abs: 1e-12 }, "subset@0.5");
+  const acc5 = computeAccuracy(S_SK, Y_SK);
+  assertClose([(acc5[0] + acc5[1] + acc5[2]) / 3], [2 / 3], { abs: 1e-12 }, "1 - hamming@0.5");
+  // plugins take per-label thresholds too
+  assertClose([...subsetAccuracyMetric.compute(S_SK, Y_SK, { threshold: thresholds })], [0.475], {
+    abs: 1e-12,
+  }, "plugin");
+});
+
+Deno.test("Youden thresholds: single-class labels keep 0.5, a useless score predicts nothing, bad counts are refused", () => {
+  // label 0 has positives only; label 1: positives at 0.3 and 0.2, the negative at 0.1
+  const r = computeYoudenThresholds([[0.9, 0.3], [0.8, 0.2], [0.7, 0.1]], [[1, 1], [1, 1], [1, 0]]);
+  assert.ok(Number.isNaN(r.j[0]));
+  assert.equal(r.thresholds[0], 0.5);
+  assert.equal(r.j[1], 1);
+  // J = 1 at score >= 0.2 -> t = (0.2 + 0.1) / 2 for the strict rule
+  assertClose(r.thresholds[1], 0.15, { abs: 1e-12 }, "t");
+  // scores that rank the positives lowest: nothing beats predicting all negative (J = 0)
+  const none = computeYoudenThresholds([0.9, 0.1], [0, 1]);
+  assert.equal(none.j[0], 0);
+  assert.equal(none.thresholds[0], Infinity);
+  assert.deepEqual([...predictLabels([0.9, 0.1], none.thresholds)], [0, 0]);
+  const all = computeYoudenThresholds([0.2, 0.2, 0.1], [1, 1, 0]);
+  assertClose(all.thresholds[0], 0.15, { abs: 1e-12 }, "tied scores");
+  assert.throws(() => computeAccuracy([[0.1, 0.2]], [[0, 1]], { threshold: [0.5] }), /must be 2/);
+  assert.throws(() => computeYoudenThresholds([[0.2, 0.8]], [1]), TypeError);
+});
+
+Deno.test("threshold metrics carry their definition for the result record", () => {
+  assert.match(accuracyMetric.definition!, /1 − hamming_loss/);
+  assert.match(subsetAccuracyMetric.definition!, /accuracy_score on the label matrix/);
+  assert.match(aucMetric.definition!, /no threshold/);
+  assert.match(thresholdDefinition(), /greater than 0.5/);
+  assert.match(thresholdDefinition({ rule: "youden", split: "val" }), /Youden's J/);
 });

@@ -46,6 +46,9 @@ import {
   recallMetric,
   specificityMetric,
   subsetAccuracyMetric,
+  thresholdDefinition,
+  type ThresholdRule,
+  type YoudenThresholds,
 } from "./classification.ts";
 import { diceMetric, voxelPrecisionMetric, voxelRecallMetric } from "./overlap.ts";
 import { assdMetric, hausdorff95Metric, hausdorffMetric } from "./surface.ts";
@@ -84,6 +87,7 @@ export {
   computeRocAucSklearn,
   computeSpecificity,
   computeSubsetAccuracy,
+  computeYoudenThresholds,
   type ConfusionCounts,
   f1Metric,
   precisionMetric,
