@@ -424,10 +424,14 @@ export class FeatureCache {
     return [...(this.#versions.get(id)?.keys() ?? [])].map((f) => f || null);
   }
 
-  /** The expected fingerprint of `id`, or of `<id>` for a chunk `<id>#…`. */
+  /** The expected fingerprint of `id`, or of `<id>` for a chunk `<id>#…` (longest such prefix). */
   #expectedFor(id: string): string | undefined {
-    const hash = id.indexOf("#");
-    return this.#expected.get(id) ?? (hash > 0 ? this.#expected.get(id.slice(0, hash)) : undefined);
+    if (this.#expected.size === 0) return undefined;
+    for (let end = id.length; end > 0; end = id.lastIndexOf("#", end - 1)) {
+      const fp = this.#expected.get(id.slice(0, end));
+      if (fp !== undefined) return fp;
+    }
+    return undefined;
   }
 
   #find(id: string, fingerprint?: string): Location | undefined {

@@ -173,4 +173,11 @@ Deno.test("chunks <id>#… follow the fingerprint expected for <id>", async () =
     }
     reader.close();
   }
+  // An id holding "#" itself: the longest expected prefix wins.
+  const hashed = await FeatureCache.open(root, KEY);
+  hashed.expect("slide#1", "mpfp1:sha256:1:cc");
+  hashed.expect("slide", "mpfp1:sha256:1:dd");
+  await hashed.put([{ id: "slide#1#c000000", features: { cls } }]);
+  assert.deepEqual(hashed.storedFingerprints("slide#1#c000000"), ["mpfp1:sha256:1:cc"]);
+  hashed.close();
 });
