@@ -40,6 +40,7 @@ import type {
   SampleData,
 } from "./plugin.ts";
 import { prefetch } from "./prefetch.ts";
+import { FormatError } from "./errors.ts";
 import { FingerprintMemo, fingerprintSample, type FingerprintSource } from "./fingerprint.ts";
 
 /** How often the loop re-lists the cache for shards of other writers, at most. */
@@ -242,6 +243,32 @@ function checkRecord(id: string, record: FeatureRecord, kinds: readonly string[]
 }
 
 /**
+ * A `FormatError` naming the sample's file when any value of its features
+ * is NaN or ±Infinity (a corrupt input such as a non-numeric DICOM
+ * RescaleSlope decodes to non-finite pixels), else undefined.
+ */
+function findNonFinite(
+  sample: Sample,
+  record: FeatureRecord,
+  kinds: readonly string[],
+): FormatError | undefined {
+  for (const kind of kinds) {
+    const data = record[kind].data;
+    for (let i = 0; i < data.length; i++) {
+      if (!Number.isFinite(data[i])) {
+        return new FormatError(
+          `Cannot cache the features of sample "${sample.id}" as they must be finite: feature "${kind}" holds ${
+            data[i]
+          } at index ${i} (the decoded input holds non-finite values)`,
+          { path: sample.path ?? sample.id },
+        );
+      }
+    }
+  }
+  return undefined;
+}
+
+/**
  * Extracts the features of every sample missing from the cache and writes
  * them in shards. Safe to interrupt (SIGKILL included) and to run in two
  * processes at once.
@@ -306,6 +333,12 @@ export async function extractFeatures(options: ExtractOptions): Promise<ExtractR
   };
   const store = async (sample: Sample, features: FeatureRecord) => {
     checkRecord(sample.id, features, kinds);
+    const poisoned = findNonFinite(sample, features, kinds);
+    if (poisoned) {
+      // Never cached: the sample is recorded as failed with its file.
+      fail(sample, poisoned, "extract");
+      return;
+    }
     const record: FeatureRecord = {};
     for (const kind of kinds) record[kind] = features[kind];
     buffer.push({ id: sample.id, features: record });
