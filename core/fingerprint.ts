@@ -269,3 +269,48 @@ export class FingerprintMemo {
     await Deno.writeTextFile(this.#file, text, { append: true });
   }
 }
+
+const memos = new Map<string, Promise<FingerprintMemo>>();
+
+/** The memo of a feature-cache folder (`<cache>/fingerprints`), opened once per process. */
+export function cacheFingerprintMemo(cacheRoot: string): Promise<FingerprintMemo> {
+  const dir = `${cacheRoot.replace(/\/+$/, "")}/fingerprints`;
+  let memo = memos.get(dir);
+  if (!memo) {
+    memo = FingerprintMemo.open(dir);
+    memos.set(dir, memo);
+  }
+  return memo;
+}
+
+/**
+ * For runners that look samples up in the feature cache themselves (chunked
+ * volumes, slides): fingerprints one sample's sources and makes `cache`
+ * serve and store only features of that content (the sample and its chunks
+ * `<id>#…`), as `extractFeatures` does for every sample. Returns the
+ * fingerprint (undefined when the sample names no source).
+ *
+ * @throws {Deno.errors.NotFound} naming the sample and file when a source is
+ * missing: record the sample as failed, never serve it from the cache.
+ */
+export async function expectSource(
+  cache: { readonly root: string; expect(id: string, fingerprint: string): void },
+  sample: FingerprintSource & { readonly id: string },
+): Promise<string | undefined> {
+  const memo = await cacheFingerprintMemo(cache.root);
+  let fp: string | undefined;
+  try {
+    fp = await fingerprintSample(sample, { memo });
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+    throw new Deno.errors.NotFound(
+      `Cannot load sample "${sample.id}" as its source file is missing: expected "${
+        sample.sources?.join('", "') ?? sample.path
+      }"`,
+      { cause: e },
+    );
+  }
+  await memo.flush();
+  if (fp !== undefined) cache.expect(sample.id, fp);
+  return fp;
+}

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import {
+  expectSource,
   FINGERPRINT_SCHEME,
   fingerprintFile,
   FingerprintMemo,
@@ -97,4 +98,28 @@ Deno.test("the memo skips reading unchanged files and rehashes a file whose stat
   // A torn last line from a killed writer is ignored.
   await Deno.writeTextFile(`${dir}/memo/torn.jsonl`, '{"path": "/x", "fp');
   await FingerprintMemo.open(`${dir}/memo`);
+});
+
+Deno.test("expectSource tells the cache the sample's fingerprint, and reports a missing file", async () => {
+  const dir = await Deno.makeTempDir();
+  const file = await write(`${dir}/case.nii`, bytes(300, 5));
+  const expected: [string, string][] = [];
+  const cache = {
+    root: `${dir}/cache`,
+    expect: (id: string, fp: string) => expected.push([id, fp]),
+  };
+  const fp = await expectSource(cache, { id: "case", path: file });
+  assert.deepEqual(expected, [["case", await fingerprintFile(file)]]);
+  assert.equal(fp, expected[0][1]);
+  const memo = await FingerprintMemo.open(`${dir}/cache/fingerprints`);
+  assert.equal(memo.lookup(file, await Deno.stat(file)), fp, "remembered in <cache>/fingerprints");
+  assert.equal(await expectSource(cache, { id: "nothing" }), undefined);
+  await Deno.remove(file);
+  await assert.rejects(
+    () => expectSource(cache, { id: "case", path: file }),
+    (e) =>
+      e instanceof Deno.errors.NotFound &&
+      /sample "case" .* missing: expected ".*case\.nii"/.test(e.message),
+  );
+  assert.equal(expected.length, 1);
 });
