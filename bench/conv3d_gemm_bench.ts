@@ -138,7 +138,7 @@ for (const [name, xs, ws] of SHAPES) {
     v / gemm
   );
   ratios.push(...r);
-  const f = (v: number) => v.toFixed(2).padStart(8);
+  const f = (v: number) => ` ${v.toFixed(2).padStart(8)}`;
   console.log(
     `${name} @ ${xs.slice(2).join("×")}`.padEnd(44) + f(gemm) + g.map(f).join("") + " |" +
       direct.map(f).join("") + " | " + r.map((v) => v.toFixed(2)).join(", "),
