@@ -14,6 +14,10 @@
  *
  * About half the studies are negative (no lesion): their Dice is undefined
  * and skipped by the NaN-aware reductions (MONAI `ignore_empty`). The
+ * split: nnU-Net's autoPET-II patient-level 5-fold split (the challenge
+ * baseline's `Dataset221_AutoPETII_2023.py`: sorted patients, fold f
+ * validates on `patients[f::5]`), exposed as `folds(k)` with its
+ * `splitSource`. The
  * protocol (PROTOCOLS.md): one 80/20 patient-level split, inputs CT, PET or
  * CT+PET (`channels` open option), Dice + CE with a linear warm-up, Dice,
  * HD95, precision, recall.
@@ -42,10 +46,14 @@ import type {
   SegmentationProtocolDefaults,
 } from "../../tasks/segmentation3d/types.ts";
 import {
+  AUTOPET_SPLIT_SOURCE,
   checkChannels,
   describeDir,
   findFolder,
   listDir,
+  nnunetPatientFolds,
+  type PatientFold,
+  PET_CHANNEL_LABELS,
   type PetChannels,
   petCtProtocol,
   petCtSample,
@@ -82,6 +90,15 @@ export interface AutopetDataset extends SegmentationDataset {
   readonly layout: "tcia" | "nnunet";
   /** Channels loaded. */
   readonly channels: PetChannels;
+  /** The input as Table 10 of the report names it: `"CT"`, `"PET"` or `"CT+PET"`. */
+  readonly input: string;
+  /**
+   * nnU-Net's autoPET-II patient-level folds ({@linkcode nnunetPatientFolds});
+   * a runner uses them instead of its own seeded folds.
+   */
+  folds(k: number): PatientFold[];
+  /** Where the split comes from (`AUTOPET_SPLIT_SOURCE`), for the record. */
+  readonly splitSource: string;
 }
 
 function findTciaBase(root: string): Promise<string | undefined> {
@@ -176,6 +193,9 @@ export async function openAutopet(
     splits: ["train"],
     layout,
     channels,
+    input: PET_CHANNEL_LABELS[channels],
+    folds: (k: number) => nnunetPatientFolds(samples, k),
+    splitSource: AUTOPET_SPLIT_SOURCE,
     adapterOptions: { window: windowsFor(channels) },
     samples: trainSplitOnly("AutoPET", samples),
   };

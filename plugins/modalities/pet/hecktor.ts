@@ -7,7 +7,10 @@
  * `labelsTr/<Center>-<n>.nii.gz`. The CT (~1 mm) and the PET (~4 mm) lie on
  * different grids; the labels on the CT grid. Following the challenge's
  * preprocessing, the PET is resampled onto the CT grid (trilinear, world
- * coordinates from the affines) when both are loaded.
+ * coordinates from the affines) when both are loaded, and onto the label
+ * grid (the CT grid) when only the PET is (`channels: "pet"`), so the three
+ * inputs of the report's Table 10 (CT, PET, CT+PET) are scored on the same
+ * voxels.
  *
  * The protocol (PROTOCOLS.md): one 80/20 patient-level split, inputs CT, PET
  * or CT+PET, Dice + CE with a linear warm-up; Dice, HD95, precision and
@@ -42,6 +45,7 @@ import {
   describeDir,
   findFolder,
   listDir,
+  PET_CHANNEL_LABELS,
   type PetChannels,
   petCtProtocol,
   petCtSample,
@@ -77,7 +81,15 @@ export interface HecktorDataset extends SegmentationDataset {
   readonly base: string;
   /** Channels loaded. */
   readonly channels: PetChannels;
+  /** The input as Table 10 of the report names it: `"CT"`, `"PET"` or `"CT+PET"`. */
+  readonly input: string;
+  /** Where the split comes from, for the record. */
+  readonly splitSource: string;
 }
+
+/** Where the HECKTOR split comes from (the report names none beyond 80/20). */
+export const HECKTOR_SPLIT_SOURCE =
+  "medprobe default, not stated in the report: the report says only 'official challenge protocol, 80%/20% split'; HECKTOR 2022 publishes no validation split of its training set, so fold 0 of the runner's seeded 5-fold patient-level split is used (--seed changes it)";
 
 function findBase(root: string): Promise<string | undefined> {
   return findFolder(root, 3, async (dir, entries) => {
@@ -118,13 +130,8 @@ export async function openHecktor(
       pet: joinPath(base, "imagesTr", `${id}__PT.nii.gz`),
       seg: joinPath(base, "labelsTr", `${id}.nii.gz`),
     };
-    samples.push(petCtSample(files, channels, HECKTOR_LABELS.length, () => {
-      if (channels === "pet") {
-        throw new TypeError(
-          `Cannot load HECKTOR labels of "${id}" with channels "pet" as the labels lie on the CT grid: open with channels "ct" or "ct+pet"`,
-        );
-      }
-    }));
+    // labels lie on the CT grid: a PET-only case is resampled onto it as in CT+PET
+    samples.push(petCtSample(files, channels, HECKTOR_LABELS.length, undefined, true));
   }
   if (problems.length > 0) {
     throw new Deno.errors.NotFound(
@@ -141,6 +148,8 @@ export async function openHecktor(
     labels: HECKTOR_LABELS,
     splits: ["train"],
     channels,
+    input: PET_CHANNEL_LABELS[channels],
+    splitSource: HECKTOR_SPLIT_SOURCE,
     adapterOptions: { window: windowsFor(channels) },
     samples: trainSplitOnly("HECKTOR", samples),
   };

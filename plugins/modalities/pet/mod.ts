@@ -43,6 +43,7 @@ export {
   HECKTOR_LABELS,
   HECKTOR_LAYOUT,
   HECKTOR_PROTOCOL,
+  HECKTOR_SPLIT_SOURCE,
   type HecktorDataset,
   hecktorDataset,
   type HecktorOpenOptions,
@@ -50,7 +51,15 @@ export {
   openHecktor,
   synthesizeHecktor,
 } from "./hecktor.ts";
-export { CT_WINDOW, PET_WINDOW, type PetChannels } from "./_common.ts";
+export {
+  AUTOPET_SPLIT_SOURCE,
+  CT_WINDOW,
+  nnunetPatientFolds,
+  type PatientFold,
+  PET_CHANNEL_LABELS,
+  PET_WINDOW,
+  type PetChannels,
+} from "./_common.ts";
 
 /** The PET/CT modality plugin with the AutoPET and HECKTOR datasets. */
 export const petPlugin: ModalityPlugin = {

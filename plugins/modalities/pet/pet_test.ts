@@ -1,9 +1,13 @@
 import assert from "node:assert/strict";
 import {
+  AUTOPET_SPLIT_SOURCE,
   autopetDataset,
   hecktorDataset,
+  nnunetPatientFolds,
   openAutopet,
   openHecktor,
+  PET_CHANNEL_LABELS,
+  PET_WINDOW,
   petPlugin,
   synthesizeAutopet,
   synthesizeHecktor,
@@ -163,10 +167,23 @@ Deno.test("synthetic HECKTOR: PET on its own 4 mm grid is resampled onto the CT 
       assert.ok(n > 0, `class ${cls} present`);
       assert.ok(inside / n > 2, `resampled SUV in class ${cls}: ${inside / n}`);
     }
+    // PET only: the PET resampled onto the label (CT) grid, the same voxels as CT+PET's channel 2
     const petOnly = await openHecktor(dir, { channels: "pet" });
+    assert.equal(petOnly.channels, "pet");
+    assert.equal(petOnly.input, "PET");
+    assert.equal((await openHecktor(dir)).input, "CT+PET");
+    assert.match(petOnly.splitSource, /not stated in the report/);
+    assert.equal(PET_CHANNEL_LABELS[petOnly.channels], "PET");
+    assert.deepEqual(petOnly.adapterOptions, { window: [PET_WINDOW] });
     const p0 = petOnly.samples("train")[0];
     assert.ok(isSegmentationSample(p0));
-    await assert.rejects(() => p0.loadLabels(), /labels lie on the CT grid/);
+    const pv = await p0.load() as Volume;
+    assert.deepEqual(pv.shape, [12, 32, 32]);
+    assert.equal(pv.channels, 1);
+    assert.deepEqual(pv.spacingMm, v.spacingMm);
+    assert.deepEqual(pv.affine, v.affine);
+    assert.deepEqual(pv.data, v.data.subarray(block));
+    assert.deepEqual(await p0.loadLabels(), labels);
     await Deno.remove(s.path!.replace("__CT", "__PT"));
     await assert.rejects(() => openHecktor(dir), /missing under .*: CHUM-001__PT\.nii\.gz/);
     await assert.rejects(
@@ -184,9 +201,50 @@ Deno.test("petPlugin lists both datasets with 80/20 protocols and warm-up", () =
       runFolds: number;
       headOptions: { decoder3d: { warmupFraction: number } };
     };
-    assert.equal(d.task, "segmentation");
+    assert.equal(d.task, "segmentation3d");
+    assert.equal(d.problem, "segmentation");
     assert.equal(p.folds, 5);
     assert.equal(p.runFolds, 1);
     assert.ok(p.headOptions.decoder3d.warmupFraction > 0);
   }
+});
+
+Deno.test("AutoPET folds are nnU-Net's autoPET-II split (sorted patients, fold f validates on patients[f::5])", async () => {
+  // expected: nnU-Net's Dataset221_AutoPETII_2023.py logic run in Python on these ids
+  // (patients = sorted(...); val = [i for i in ids if any(i.startswith(v) for v in patients[f::5])])
+  const patients = [
+    "PETCT_0af7ffe12a",
+    "PETCT_0117d7f11f",
+    "PETCT_a1b2",
+    "PETCT_Z9",
+    "PETCT_0b57b247b6",
+    "PETCT_1285b86bea",
+    "PETCT_ff01",
+    "PETCT_B33",
+  ];
+  const samples = [...patients.map((p) => `${p}_s1`), "PETCT_0b57b247b6_s2"].map((id) => ({
+    id,
+    subject: id.slice(0, id.lastIndexOf("_")),
+  }));
+  const folds = nnunetPatientFolds(samples, 5);
+  assert.deepEqual(folds.map((f) => f.val), [
+    ["PETCT_0117d7f11f_s1", "PETCT_Z9_s1"],
+    ["PETCT_0af7ffe12a_s1", "PETCT_a1b2_s1"],
+    ["PETCT_0b57b247b6_s1", "PETCT_0b57b247b6_s2", "PETCT_ff01_s1"],
+    ["PETCT_1285b86bea_s1"],
+    ["PETCT_B33_s1"],
+  ]);
+  for (const f of folds) assert.equal(f.train.length + f.val.length, samples.length);
+  assert.throws(() => nnunetPatientFolds(samples.slice(0, 3), 5), RangeError);
+  // the opened dataset exposes them, with the source and the Table 10 input name
+  await withTemp(async (dir) => {
+    await synthesizeAutopet(dir, { count: 6, seed: 2, size: 24, depth: 8 });
+    const ds = await openAutopet(dir, { channels: "pet" });
+    assert.equal(ds.input, "PET");
+    assert.equal(ds.splitSource, AUTOPET_SPLIT_SOURCE);
+    assert.match(ds.splitSource, /Dataset221_AutoPETII_2023/);
+    const f0 = ds.folds(5)[0];
+    assert.deepEqual(f0, nnunetPatientFolds(ds.samples("train"), 5)[0]);
+    assert.equal(f0.train.length + f0.val.length, 6);
+  });
 });
