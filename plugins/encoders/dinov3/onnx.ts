@@ -297,7 +297,9 @@ export async function createDinov3OnnxEncoder(
         cls: r.cls,
         registers: r.registers,
         patches: r.patch_tokens,
-        patchMean: r.patch_mean,
+        // The graph's ReduceMean rounds differently at batch 1; this mean
+        // is the same whatever batch a sample is encoded in (issue 17).
+        patchMean: meanOverPatches(r.patch_tokens) ?? r.patch_mean,
       };
       if (layers.length > 0) out.intermediates = layers.map((l) => r[blockOutputName(l)]);
       return out;
@@ -308,4 +310,27 @@ export async function createDinov3OnnxEncoder(
       void session.release();
     },
   };
+}
+
+/**
+ * The mean of the patch tokens `[B, ..., C]` → `[B, C]`, summed in float64
+ * in a fixed order, so it never depends on the other samples of the batch.
+ */
+function meanOverPatches(t: HostTensor | undefined): HostTensor | undefined {
+  if (!t || t.shape.length < 3 || !(t.data instanceof Float32Array)) return undefined;
+  const b = t.shape[0];
+  const c = t.shape[t.shape.length - 1];
+  const p = t.data.length / (b * c);
+  if (p < 1) return undefined;
+  const out = new Float32Array(b * c);
+  const sum = new Float64Array(c);
+  for (let i = 0; i < b; i++) {
+    sum.fill(0);
+    for (let j = 0; j < p; j++) {
+      const row = (i * p + j) * c;
+      for (let k = 0; k < c; k++) sum[k] += t.data[row + k];
+    }
+    for (let k = 0; k < c; k++) out[i * c + k] = sum[k] / p;
+  }
+  return { data: out, shape: [b, c] };
 }
