@@ -16,7 +16,14 @@ import type { ResultRecord } from "../core/result.ts";
 import { writeReport } from "../plugins/report/mod.ts";
 import { runSynth } from "./synth.ts";
 import { type EvalCliOptions, evaluate, interruptSignal } from "./eval.ts";
-import { boundedInt, encoderBackendOption, loadRegistry, positiveInt, say, warn } from "./common.ts";
+import {
+  boundedInt,
+  encoderBackendOption,
+  loadRegistry,
+  positiveInt,
+  say,
+  warn,
+} from "./common.ts";
 
 /** One demo run. */
 interface DemoRun {
@@ -62,7 +69,7 @@ function fmt(v: number | null | undefined): string {
 
 /** Renders the demo's results table (one row per run). */
 export function demoTable(records: readonly ResultRecord[]): string {
-  const metrics = ["auc", "accuracy", "precision", "recall", "dice", "hd95"];
+  const metrics = ["auc", "accuracy", "precision", "recall", "dice", "hd95", "voi-sum", "arand"];
   const present = metrics.filter((m) => records.some((r) => r.metrics.macro[m]));
   const rows = records.map((r) => [
     r.dataset,
@@ -106,7 +113,7 @@ export async function runDemo(registry: Registry, o: DemoOptions): Promise<Resul
   );
   const data = `${out}/data`;
   const synth: [string, number][] = [["xray/nih14", o.count], ["ct/ctrate", 40]];
-  if (!o.noSegmentation) synth.push(["ct/msd-task09", 6]);
+  if (!o.noSegmentation) synth.push(["ct/msd-task09", 6], ["em/cremi-a", 10]);
   for (const [id, count] of synth) {
     const dir = `${data}/${id.replace("/", "_")}`;
     const s = await runSynth(registry, id, { out: dir, count, seed: o.seed, force: true });
@@ -152,6 +159,16 @@ export async function runDemo(registry: Registry, o: DemoOptions): Promise<Resul
         },
       },
     });
+    // EM neuron segmentation: affinities → watershed + waterz agglomeration, VOI / ARAND.
+    runs.push({
+      dataset: "em/cremi-a",
+      head: "affinity",
+      options: {
+        resolution: 64,
+        taskOptions: { thresholds: "0.2,0.4,0.6,0.8", montageSections: 4 },
+        headOptions: { epochs: 10, cropsPerEpoch: 4, patchSize: [4, 64, 64] },
+      },
+    });
   }
   const records: ResultRecord[] = [];
   const stop = interruptSignal();
@@ -168,7 +185,9 @@ export async function runDemo(registry: Registry, o: DemoOptions): Promise<Resul
         seed: o.seed,
         cache: `${out}/cache`,
         out: `${out}/runs/${run.dataset.replace("/", "_")}/${run.head}`,
-        ...(run.head === "decoder3d" ? {} : { bootstrap: 500, workers: 2 }),
+        ...(run.head === "decoder3d" || run.head === "affinity"
+          ? {}
+          : { bootstrap: 500, workers: 2 }),
         plugin: [],
         ...run.options,
       } as EvalCliOptions, stop.signal);
