@@ -1,12 +1,16 @@
 /**
  * `medprobe encode` (DINOv3 features of images to a safetensors file) and
  * `medprobe pca` (the first three principal components of an image's patch
- * features as an RGB map beside the image).
+ * features as an RGB map beside the image: the report's Figures 4–5).
  *
- * Images: PNG and JPEG (by magic bytes), DICOM (display window, MONOCHROME1
- * inverted) and NIfTI (the middle slice of the first volume, min–max
- * scaled). Grey images are replicated to RGB; preprocessing is
- * `core/image.ts` (antialiased bilinear resize, ImageNet mean/std).
+ * `encode` images: PNG and JPEG (by magic bytes), DICOM (display window,
+ * MONOCHROME1 inverted) and NIfTI (the middle slice of the first volume,
+ * min–max scaled). `pca` also reads volumes and takes the slice and axis
+ * you choose: NIfTI, DICOM series (a folder), TIFF stacks, HDF5 (EM,
+ * `volumes/raw`), and puts a PET volume beside its CT, resliced onto the
+ * same plane (`plugins/encoders/dinov3/pca_input.ts`). Grey images are
+ * replicated to RGB; preprocessing is `core/image.ts` (antialiased bilinear
+ * resize, ImageNet mean/std).
  *
  * @module
  */
@@ -34,6 +38,13 @@ import {
 import type { BackendRequest } from "../plugins/encoders/backend.ts";
 import { createDinov3Encoder } from "../plugins/encoders/dinov3/mod.ts";
 import { patchPca, scoresToRgb } from "../plugins/encoders/dinov3/pca.ts";
+import {
+  parseSliceAxis,
+  type PcaInput,
+  readPcaInput,
+  readPetBeside,
+  type SliceAxis,
+} from "../plugins/encoders/dinov3/pca_input.ts";
 import { positiveInt, say, VERSION } from "./common.ts";
 import { resolveWeightsOption } from "./encoder.ts";
 
@@ -212,12 +223,141 @@ interface EncodeCliOptions {
   out: string;
 }
 
-/** Options of `medprobe pca`. */
-interface PcaCliOptions {
+/** Options of `medprobe pca` ({@linkcode writePcaFigure}). */
+export interface PcaCliOptions {
+  /** Weights folder, file or Hugging Face id. */
   weights: string;
+  /** Encoder input size. */
   resolution: Resolution;
+  /** Where the encoder runs. */
   backend: BackendRequest;
+  /** The PNG to write. */
   out: string;
+  /** Axis of the slice of a volume input. */
+  axis?: SliceAxis;
+  /** Slice index (middle when absent). */
+  slice?: number;
+  /** HDF5 dataset. */
+  dataset?: string;
+  /** Channel of a multi-channel volume. */
+  channel?: number;
+  /** Intensity window of the (first) input. */
+  window?: [number, number];
+  /** A PET volume to put beside the CT input, resliced onto its slice. */
+  pet?: string;
+  /** Intensity window of the PET. */
+  petWindow?: [number, number];
+}
+
+/** What {@linkcode writePcaFigure} wrote. */
+export interface PcaFigureResult {
+  /** The PNG's size. */
+  width: number;
+  /** The PNG's size. */
+  height: number;
+  /** One line per row of the figure: what was shown and how much variance PC1–3 explain. */
+  rows: { description: string; grid: [number, number]; explained: number[] }[];
+  /** Encoder id and backend. */
+  encoder: string;
+}
+
+function parseWindow(value: string): [number, number] {
+  const m = /^\s*(-?[\d.eE+-]+)\s*,\s*(-?[\d.eE+-]+)\s*$/.exec(value);
+  const lo = m ? Number(m[1]) : NaN;
+  const hi = m ? Number(m[2]) : NaN;
+  if (!(Number.isFinite(lo) && Number.isFinite(hi) && hi > lo)) {
+    throw new InvalidArgumentError(
+      `must be LOW,HIGH with HIGH > LOW, e.g. -160,240 for CT soft tissue: current value is "${value}"`,
+    );
+  }
+  return [lo, hi];
+}
+
+function parseAxis(value: string): SliceAxis {
+  try {
+    return parseSliceAxis(value);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+}
+
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) {
+    throw new InvalidArgumentError(`must be an integer ≥ 0: current value is "${value}"`);
+  }
+  return n;
+}
+
+/**
+ * Stacks figure rows (each `[H, 2W + 8, 3]`) vertically with an 8-pixel
+ * white gap; rows narrower than the widest are padded white on the right.
+ */
+export function stackFigureRows(
+  rows: readonly { data: Uint8Array; width: number; height: number }[],
+): { data: Uint8Array; width: number; height: number } {
+  const gap = 8;
+  const width = Math.max(...rows.map((r) => r.width));
+  const height = rows.reduce((s, r) => s + r.height, 0) + gap * (rows.length - 1);
+  const data = new Uint8Array(width * height * 3).fill(255);
+  let y0 = 0;
+  for (const r of rows) {
+    for (let y = 0; y < r.height; y++) {
+      data.set(r.data.subarray(y * r.width * 3, (y + 1) * r.width * 3), ((y0 + y) * width) * 3);
+    }
+    y0 += r.height + gap;
+  }
+  return { data, width, height };
+}
+
+/**
+ * Reads the input(s), encodes each, and writes the PCA figure as PNG: one
+ * row `[image | PC1–3 map]` per input (the CT, then the PET resliced onto
+ * the CT's slice when `pet` is given).
+ */
+export async function writePcaFigure(path: string, opts: PcaCliOptions): Promise<PcaFigureResult> {
+  const inputs: PcaInput[] = [
+    await readPcaInput(path, {
+      axis: opts.axis,
+      slice: opts.slice,
+      dataset: opts.dataset,
+      channel: opts.channel,
+      window: opts.window,
+    }),
+  ];
+  if (opts.pet) inputs.push(await readPetBeside(opts.pet, inputs[0], { window: opts.petWindow }));
+  const encoder = await createDinov3Encoder({
+    weights: await resolveWeightsOption(opts.weights),
+    backend: opts.backend,
+  });
+  try {
+    const figures = [];
+    const rows: PcaFigureResult["rows"] = [];
+    for (const input of inputs) {
+      const image = input.image;
+      const size = targetSize(
+        opts.resolution,
+        image.height,
+        image.width,
+        encoder.preprocess.sizeMultiple,
+      );
+      const out = await encoder.encode(imagesToBatch([image], size, encoder.preprocess));
+      const [, h, w] = out.patches.shape;
+      const pca = patchPca(out.patches, 3);
+      figures.push(composePcaFigure(image, scoresToRgb(pca.scores), [h, w], size));
+      rows.push({ description: input.description, grid: [h, w], explained: pca.explained });
+    }
+    const figure = figures.length === 1 ? figures[0] : stackFigureRows(figures);
+    await Deno.writeFile(opts.out, encodePng({ ...figure, channels: 3 }));
+    return {
+      width: figure.width,
+      height: figure.height,
+      rows,
+      encoder: `${encoder.info.id} on ${encoder.info.backend}`,
+    };
+  } finally {
+    encoder.dispose();
+  }
 }
 
 /**
@@ -325,9 +465,12 @@ export function registerEncodeCommands(program: Command): void {
   program
     .command("pca")
     .description(
-      "Write the first three principal components of an image's DINOv3 patch features as an RGB map beside the image (PNG)",
+      "Write the first three principal components of an image's DINOv3 patch features as an RGB map beside the image (PNG); volumes at the slice and axis you choose, PET beside its CT",
     )
-    .argument("<image>", "image file (PNG, JPEG, DICOM, NIfTI middle slice)")
+    .argument(
+      "<input>",
+      "PNG, JPEG or DICOM image; NIfTI volume; DICOM series folder; TIFF stack; HDF5 file",
+    )
     .requiredOption(
       "--weights <dir>",
       "folder with config.json and model.safetensors, or a Hugging Face id (facebook/dinov3-vits16-pretrain-lvd1689m)",
@@ -335,31 +478,38 @@ export function registerEncodeCommands(program: Command): void {
     .requiredOption("--out <file>", "the .png file to write")
     .option("--resolution <size>", "224, HxW (e.g. 512x384) or native", parseResolution, 448)
     .option("--backend <name>", "webgpu, onnx or auto", backendOption, "auto")
+    .option(
+      "--axis <axis>",
+      "slice axis of a volume: z, y, x (axial, coronal, sagittal for axial-first volumes)",
+      parseAxis,
+      "z" as SliceAxis,
+    )
+    .option("--slice <n>", "slice index along --axis (default: the middle one)", nonNegativeInt)
+    .option("--dataset <path>", "HDF5 dataset (default: volumes/raw, raw or data)")
+    .option("--channel <n>", "channel of a multi-channel volume (4D NIfTI)", nonNegativeInt, 0)
+    .option(
+      "--window <low,high>",
+      "intensity window of the input, e.g. -160,240 for CT (default: 0.5–99.5th percentiles of the slice)",
+      parseWindow,
+    )
+    .option(
+      "--pet <file>",
+      "PET volume (NIfTI or DICOM series) of the same case: resliced onto the CT slice and shown beside it",
+    )
+    .option(
+      "--pet-window <low,high>",
+      "intensity window of the PET, e.g. 0,10 for SUV (default: percentiles)",
+      parseWindow,
+    )
     .action(async (path: string, opts: PcaCliOptions) => {
-      const encoder = await createDinov3Encoder({
-        weights: await resolveWeightsOption(opts.weights),
-        backend: opts.backend,
-      });
-      try {
-        const image = await readEncoderImage(path);
-        const size = targetSize(
-          opts.resolution,
-          image.height,
-          image.width,
-          encoder.preprocess.sizeMultiple,
-        );
-        const out = await encoder.encode(imagesToBatch([image], size, encoder.preprocess));
-        const [, h, w] = out.patches.shape;
-        const pca = patchPca(out.patches, 3);
-        const figure = composePcaFigure(image, scoresToRgb(pca.scores), [h, w], size);
-        await Deno.writeFile(opts.out, encodePng({ ...figure, channels: 3 }));
+      const r = await writePcaFigure(path, opts);
+      say(`wrote ${opts.out} (${r.width}×${r.height}) with ${r.encoder}:`);
+      for (const row of r.rows) {
         say(
-          `wrote ${opts.out} (${figure.width}×${figure.height}): ${h}×${w} patches, PC1-3 explain ${
-            pca.explained.map((e) => `${(100 * e).toFixed(1)}%`).join(", ")
-          } of the patch-feature variance (${encoder.info.id} on ${encoder.info.backend})`,
+          `  ${row.description}: ${row.grid[0]}×${row.grid[1]} patches, PC1-3 explain ${
+            row.explained.map((e) => `${(100 * e).toFixed(1)}%`).join(", ")
+          } of the patch-feature variance`,
         );
-      } finally {
-        encoder.dispose();
       }
     });
 }

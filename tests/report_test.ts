@@ -354,7 +354,7 @@ Deno.test("writeReport() draws a family radar over datasets, outward = better fo
 /** The `translate(x,y)` of an element, as numbers. */
 function translateOf(el: XmlElement): [number, number] {
   const m = (el.attrs.transform ?? "").match(/translate\(\s*(-?[\d.e-]+)[ ,]+(-?[\d.e-]+)\s*\)/);
-  assert.ok(m, `translate in ${el.attrs.transform}`);
+  if (!m) throw new assert.AssertionError({ message: `no translate in ${el.attrs.transform}` });
   return [Number(m[1]), Number(m[2])];
 }
 
