@@ -47,6 +47,7 @@ import {
   writeBytesAtomic,
   writeResult,
 } from "../../../core/experiment.ts";
+import { expectSource } from "../../../core/fingerprint.ts";
 import type {
   Adapter,
   Head,
@@ -192,6 +193,7 @@ export async function runAffinity(ctx: TaskContext): Promise<ResultRecord> {
       for (const [i, s] of all.entries()) {
         ctx.signal?.throwIfAborted();
         try {
+          await expectSource(cache, s); // the cache serves only features of this file content
           if (hasChunks(cache, s.id)) hits++;
           else {
             const volume = await s.load() as Volume;

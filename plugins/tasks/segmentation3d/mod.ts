@@ -48,6 +48,7 @@ import {
   writeFoldFiles,
   writeResult,
 } from "../../../core/experiment.ts";
+import { expectSource } from "../../../core/fingerprint.ts";
 import type {
   Adapter,
   Head,
@@ -177,6 +178,7 @@ export async function runSegmentation3d(ctx: TaskContext): Promise<ResultRecord>
       for (const [i, s] of samples.entries()) {
         ctx.signal?.throwIfAborted();
         try {
+          await expectSource(cache, s); // the cache serves only features of this file content
           const volume = await s.load() as Volume;
           if (volume?.kind !== "volume") {
             throw new TypeError(`Cannot segment sample "${s.id}" as it must load as a volume`);
