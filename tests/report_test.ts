@@ -390,8 +390,8 @@ Deno.test("writeReport() lays the tables out as the paper prints them", async ()
         seed,
       });
     const records = [
-      // MSD: two tasks, Task09 over two seeds (mean ± std), one single-fold record.
-      seg("ct/msd-task02", 0.70),
+      // MSD: two tasks of two modalities (MRI, CT), Task09 over two seeds (mean ± std), one single-fold record.
+      seg("mri/msd-task02", 0.70),
       seg("ct/msd-task09", 0.80, 0),
       seg("ct/msd-task09", 0.90, 1),
       // CT-RATE with both heads: side by side.
@@ -411,10 +411,10 @@ Deno.test("writeReport() lays the tables out as the paper prints them", async ()
     const md = await Deno.readTextFile(`${out}/report.md`);
 
     // MSD: one table per metric, Dice first, tasks as columns and their mean from the columns.
-    const msd = md.slice(md.indexOf("## ct/msd · decoder3d · Dice"));
-    assert.ok(md.indexOf("## ct/msd · decoder3d · Dice") >= 0, md);
+    const msd = md.slice(md.indexOf("## MSD · decoder3d · Dice"));
+    assert.ok(md.indexOf("## MSD · decoder3d · Dice") >= 0, md);
     assert.ok(
-      md.indexOf("## ct/msd · decoder3d · Dice") < md.indexOf("## ct/msd · decoder3d · HD95"),
+      md.indexOf("## MSD · decoder3d · Dice") < md.indexOf("## MSD · decoder3d · HD95"),
     );
     assert.match(msd, /\| Encoder \| Resolution \| Task02 Heart \| Task09 Spleen \| Mean \|\n/);
     const meanDice = (0.70 + (0.80 + 0.90) / 2) / 2;
@@ -426,8 +426,8 @@ Deno.test("writeReport() lays the tables out as the paper prints them", async ()
         } \\|`,
       ),
     );
-    assert.doesNotMatch(md, /## ct\/msd-task0[29]/, "no per-task tables");
-    assert.match(md, /## ct\/msd · decoder3d · HD95\n\nHD95 \(lower is better\) per task/);
+    assert.doesNotMatch(md, /## (ct|mri)\/msd-task0[29]/, "no per-task tables");
+    assert.match(md, /## MSD · decoder3d · HD95\n\nHD95 \(lower is better\) per task/);
 
     // Linear probe and k-NN side by side (Table 5).
     assert.match(
@@ -471,7 +471,7 @@ Deno.test("writeReport() lays the tables out as the paper prints them", async ()
     assert.match(tex, /CT\+PET & \\textbf\{0\.500\}/);
     assert.match(tex, /HD95 \$\\downarrow\$/);
     assert.equal(tex.match(/\\begin\{tabular\}/g)?.length, tex.match(/\\bottomrule/g)?.length);
-    const msdTex = await Deno.readTextFile(`${out}/tables/ct_msd__decoder3d__dice.tex`);
+    const msdTex = await Deno.readTextFile(`${out}/tables/MSD__decoder3d__dice.tex`);
     assert.match(msdTex, /\\toprule[\s\S]*\\midrule[\s\S]*\\bottomrule/);
   } finally {
     await Deno.remove(root, { recursive: true });

@@ -4,7 +4,8 @@
  * {@linkcode SummaryTable}s:
  *
  * - **Collections as one table** (the report's Tables 6–7): the Medical
- *   Segmentation Decathlon's tasks (`ct/msd-task01` … `ct/msd-task10`) become
+ *   Segmentation Decathlon's tasks (`mri/msd-task01`, `ct/msd-task03` …
+ *   `ct/msd-task10`, whichever modality holds them) become
  *   columns of one table per head and metric (Dice first), followed by the
  *   mean over the tasks computed from those columns.
  * - **Heads side by side** (the report's Table 5): a dataset evaluated with
@@ -59,9 +60,9 @@ export interface DisplayRow {
 
 /** A table as printed. */
 export interface DisplayTable {
-  /** File-name slug (`xray_nih14__linear`, `ct_msd__decoder3d__dice`). */
+  /** File-name slug (`xray_nih14__linear`, `MSD__decoder3d__dice`). */
   slug: string;
-  /** Title (`"xray/nih14 · linear"`, `"ct/msd · decoder3d · Dice"`). */
+  /** Title (`"xray/nih14 · linear"`, `"MSD · decoder3d · Dice"`). */
   title: string;
   /** One-line caption: task, labels, runs, what the columns are. */
   caption: string;
@@ -92,29 +93,30 @@ export const MSD_TASK_NAMES: Readonly<Record<string, string>> = {
 };
 
 /**
- * The collection a dataset belongs to and its column title there: MSD
- * tasks (`ct/msd-task09` → `{ collection: "ct/msd", column: "Task09
- * Spleen", order: 9 }`); `null` for any other dataset.
+ * The collection a dataset belongs to and its column title there: the MSD
+ * tasks, whichever modality plugin holds them (`ct/msd-task09`,
+ * `mri/msd-task01` → collection `"MSD"`); `null` for any other dataset.
  *
- * @example MSD tasks
+ * @example MSD tasks of two modalities, one collection
  * ```ts
  * import { getCollection } from "./layout.ts";
  * import assert from "node:assert/strict";
  *
- * assert.deepEqual(getCollection("ct/msd-task09"), { collection: "ct/msd", column: "Task09 Spleen", order: 9 });
+ * assert.deepEqual(getCollection("ct/msd-task09"), { collection: "MSD", column: "Task09 Spleen", order: 9 });
+ * assert.equal(getCollection("mri/msd-task01")?.collection, "MSD");
  * assert.equal(getCollection("xray/nih14"), null);
  * ```
  */
 export function getCollection(
   dataset: string,
 ): { collection: string; column: string; order: number } | null {
-  const m = dataset.match(/^(.+)\/msd-task(\d\d)$/);
+  const m = dataset.match(/^(?:.+\/)?msd-task(\d\d)$/);
   if (!m) return null;
-  const name = MSD_TASK_NAMES[m[2]];
+  const name = MSD_TASK_NAMES[m[1]];
   return {
-    collection: `${m[1]}/msd`,
-    column: name ? `Task${m[2]} ${name}` : `Task${m[2]}`,
-    order: Number(m[2]),
+    collection: "MSD",
+    column: name ? `Task${m[1]} ${name}` : `Task${m[1]}`,
+    order: Number(m[1]),
   };
 }
 
