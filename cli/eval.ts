@@ -15,6 +15,7 @@
 
 import { type Command, Option } from "commander";
 import { UsageError } from "../core/errors.ts";
+import { environmentInfo } from "../core/environment.ts";
 import {
   camelCase,
   findDataset,
@@ -200,7 +201,7 @@ export async function evaluate(
       load: pool ? (split, index) => pool!.load(split, index) : undefined,
       progress,
       signal,
-      environment: { commandLine: ["medprobe", ...Deno.args] },
+      environment: await environmentInfo({ commandLine: ["medprobe", ...Deno.args] }),
     });
     const { context } = resolveTask(registry, request, encoder);
     await Deno.mkdir(o.out, { recursive: true });
