@@ -140,3 +140,92 @@ export async function writeSyntheticSlide(
     description: `medprobe synthetic slide ${image.width}x${image.height}|MPP = ${mpp}`,
   });
 }
+
+/** Settings of {@linkcode createSlideRowRenderer}. */
+export interface SlideRowOptions {
+  /** Level-0 width. */
+  width: number;
+  /** Level-0 height. */
+  height: number;
+  /** Seed of the layout. */
+  seed: number;
+  /** Draw a tumour region. */
+  tumour: boolean;
+}
+
+function hash2(x: number, y: number, seed: number): number {
+  let h = (x * 374761393 + y * 668265263 + seed * 2246822519) | 0;
+  h = Math.imul(h ^ (h >>> 13), 1274126177);
+  return ((h ^ (h >>> 16)) >>> 0) / 4294967296;
+}
+
+/**
+ * A synthetic slide of any size rendered row by row (for slides too large
+ * to hold, e.g. 50,000 × 40,000): flat glass background (cheap to encode),
+ * elliptical tissue sections with hashed texture and nuclei, and on
+ * tumour slides a dark purple region. Returns `rows(y0, count)` giving
+ * `count * width * 3` RGB samples.
+ */
+export function createSlideRowRenderer(
+  options: SlideRowOptions,
+): (y0: number, count: number) => Uint8Array {
+  const { width, height, seed } = options;
+  const rng = createMulberry32(seed);
+  const sections: Disc[] = [];
+  const count = 1 + Math.floor(rng() * 3);
+  for (let s = 0; s < count; s++) {
+    const rx = (width / (2 * count)) * (0.6 + rng() * 0.3);
+    const ry = (height / 2) * (0.5 + rng() * 0.4);
+    sections.push({
+      cx: (width / count) * (s + 0.5),
+      cy: height / 2 + (rng() - 0.5) * height * 0.1,
+      rx,
+      ry,
+    });
+  }
+  const host = sections[0];
+  const tr = Math.min(host.rx, host.ry) * 0.4;
+  const tumour: Disc | undefined = options.tumour
+    ? {
+      cx: host.cx + (rng() - 0.5) * host.rx * 0.5,
+      cy: host.cy + (rng() - 0.5) * host.ry * 0.5,
+      rx: tr,
+      ry: tr,
+    }
+    : undefined;
+  return (y0: number, n: number) => {
+    const out = new Uint8Array(n * width * 3);
+    for (let i = 0; i < n * width; i++) {
+      out[i * 3] = 242;
+      out[i * 3 + 1] = 240;
+      out[i * 3 + 2] = 244;
+    }
+    for (let r = 0; r < n; r++) {
+      const y = y0 + r;
+      for (const d of sections) {
+        const dy = (y - d.cy) / d.ry;
+        if (dy * dy > 1) continue;
+        const half = d.rx * Math.sqrt(1 - dy * dy);
+        const x0 = Math.max(0, Math.ceil(d.cx - half)),
+          x1 = Math.min(width - 1, Math.floor(d.cx + half));
+        for (let x = x0; x <= x1; x++) {
+          const o = (r * width + x) * 3;
+          const t = hash2(x >> 2, y >> 2, seed);
+          const inT = tumour !== undefined && inside(tumour, x, y);
+          const nucleus = t < (inT ? 0.25 : 0.06);
+          if (nucleus) {
+            out[o] = inT ? 60 : 110;
+            out[o + 1] = inT ? 20 : 60;
+            out[o + 2] = inT ? 100 : 150;
+          } else {
+            const v = (t - 0.5) * 20;
+            out[o] = (inT ? 150 : 232) + v;
+            out[o + 1] = (inT ? 70 : 160) + v;
+            out[o + 2] = (inT ? 160 : 200) + v;
+          }
+        }
+      }
+    }
+    return out;
+  };
+}

@@ -19,6 +19,7 @@
 
 import type { ModalityPlugin } from "../../../core/plugin.ts";
 import { camelyon16Dataset, camelyon17Dataset } from "./camelyon.ts";
+import { bcnbDataset } from "./bcnb.ts";
 
 export {
   CAMELYON16_DUPLICATE,
@@ -34,6 +35,16 @@ export {
   WSI_PROTOCOL,
   type WsiDataset,
 } from "./camelyon.ts";
+export {
+  BCNB_LAYOUT,
+  BCNB_TARGETS,
+  bcnbDataset,
+  bcnbLabel,
+  openBcnb,
+  readXlsxRows,
+  synthesizeBcnb,
+} from "./bcnb.ts";
+export { createSlideRowRenderer, type SlideRowOptions } from "./_synth.ts";
 export { renderSyntheticSlide, type SyntheticSlideOptions, writeSyntheticSlide } from "./_synth.ts";
 
 /** The `wsi` modality plugin. */
@@ -42,5 +53,5 @@ export const wsiPlugin: ModalityPlugin = {
   name: "wsi",
   description: "Whole-slide pathology: CAMELYON16, CAMELYON17 (unseen centres), BCNB",
   version: "0.1.0",
-  datasets: [camelyon16Dataset, camelyon17Dataset],
+  datasets: [camelyon16Dataset, camelyon17Dataset, bcnbDataset],
 };

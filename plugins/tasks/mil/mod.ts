@@ -287,7 +287,8 @@ export async function runMil(ctx: TaskContext): Promise<ResultRecord> {
   const limit = <T>(list: readonly T[]) => (ctx.limit ? list.slice(0, ctx.limit) : [...list]);
 
   // 1. Open the dataset(s).
-  const dataset = await timer.time("open", () => spec.open(ctx.root, { ...ctx.openOptions }));
+  const openOptions = { ...ctx.openOptions, ...(o.label ? { label: String(o.label) } : {}) };
+  const dataset = await timer.time("open", () => spec.open(ctx.root, openOptions));
   const need = (ds: Dataset, split: string) => {
     if (!ds.splits.includes(split)) {
       throw new TypeError(
@@ -732,6 +733,12 @@ export const milTask: TaskPlugin = {
     {
       name: "external-split",
       description: "Split of the external dataset (default its test split)",
+      type: "string",
+      default: "",
+    },
+    {
+      name: "label",
+      description: "Target of a dataset with several (BCNB: ALN, ER, PR, HER2, Ki67)",
       type: "string",
       default: "",
     },
