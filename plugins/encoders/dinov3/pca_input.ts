@@ -502,3 +502,4 @@ export async function readPetBeside(
     description: `PET resliced onto ${primary.axis} slice ${primary.slice} of the CT`,
   };
 }
+export type { Image2D, Volume } from "../../../core/plugin.ts";
