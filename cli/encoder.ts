@@ -25,6 +25,27 @@ export interface EncoderChoice {
   precision?: "f32" | "f16";
   /** Id to record instead of the plugin's (e.g. a sweep label for a custom model). */
   label?: string;
+  /**
+   * The feature the head will use: `last4`, `last4+mean` and `layer:N` need
+   * intermediate blocks, which a DINOv3 ONNX graph must be built with.
+   */
+  feature?: string;
+  /** Adapter options; their `feature`, when set, counts as `feature`. */
+  adapterOptions?: Record<string, unknown>;
+}
+
+/** The blocks a DINOv3 encoder must be able to return for the chosen feature ([] for cls/mean). */
+async function featureLayers(name: string, choice: EncoderChoice): Promise<number[]> {
+  const feature = (choice.adapterOptions?.feature as string | undefined) ?? choice.feature;
+  if (!feature || !name.startsWith("dinov3") || !choice.weights) return [];
+  const { intermediateLayersFor, parseFeatureKind } = await import(
+    "../plugins/adapters/image2d/features.ts"
+  );
+  if (parseFeatureKind(feature).kind === "base") return [];
+  const config = JSON.parse(
+    await Deno.readTextFile(`${choice.weights.replace(/\/+$/, "")}/config.json`),
+  );
+  return intermediateLayersFor(feature, Number(config.num_hidden_layers));
 }
 
 /** An opened encoder and what the record says about its weights. */
@@ -117,16 +138,20 @@ export async function openEncoder(
   const choice = await resolveWeightsChoice(original);
   const name = await pluginName(registry, choice);
   let encoder: Encoder;
+  const layers = await featureLayers(name, choice);
+  const inter = layers.length > 0 ? { intermediateLayers: layers } : {};
   if (name === "dinov3-onnx") {
     const { createDinov3OnnxEncoder } = await import("../plugins/encoders/dinov3/onnx.ts");
     encoder = await createDinov3OnnxEncoder(choice.weights!, {
       backendReason: "the WebGPU DINOv3 plugin is not registered",
+      ...inter,
     });
   } else {
     encoder = await registry.get("encoder", name).create({
       weights: choice.weights,
       backend: choice.backend ?? "auto",
       precision: choice.precision ?? "f32",
+      ...inter,
     });
   }
   const pretrained = choice.weights ? await isPretrained(choice.weights) : undefined;
@@ -138,6 +163,8 @@ export async function openEncoder(
 function relabel(inner: Encoder, id: string): Encoder {
   return {
     info: { ...inner.info, id },
+    // the model config (depth) stays visible to adapters that choose blocks
+    ...("config" in inner ? { config: (inner as { config: unknown }).config } : {}),
     preprocess: inner.preprocess,
     encode: (pixels, options) => inner.encode(pixels, options),
     dispose: () => inner.dispose(),
