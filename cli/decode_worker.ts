@@ -6,7 +6,10 @@
  * features are identical).
  *
  * Messages: `init {dataset, root, plugins, resize?}` → `ready`;
- * `load {id, split, index}` → `loaded {id, data}` or `failed {id, name, message}`.
+ * `load {id, split, index}` → `loaded {id, data}` or `failed {id, error}`, where
+ * `error` is a `SerializedError` (name, message, file, offset) that the pool
+ * rebuilds as its own class. An unhandled rejection ends the worker, which
+ * the pool sees as a death (never a silent hang).
  *
  * @module
  */
@@ -17,6 +20,7 @@ import type { Image2D, SampleData } from "../core/plugin.ts";
 import { resizeBilinear, toUnitPixels } from "../core/image.ts";
 import { loadRegistry } from "./common.ts";
 import type { Dataset } from "../core/plugin.ts";
+import { serializeError } from "./decode_pool.ts";
 
 interface InitMessage {
   type: "init";
@@ -53,6 +57,13 @@ function preresize(data: SampleData): SampleData {
   return { kind: "image", data: out, width: w, height: h, channels: keep, intensity: "unit" };
 }
 
+// An error outside a request (a rejected promise nobody awaits) must end the
+// worker loudly so the pool rejects what it was waiting for.
+self.addEventListener("unhandledrejection", (e) => {
+  e.preventDefault();
+  throw e.reason instanceof Error ? e.reason : new Error(String(e.reason));
+});
+
 self.onmessage = async (e: MessageEvent<InitMessage | LoadMessage>) => {
   const m = e.data;
   if (m.type === "init") {
@@ -65,7 +76,7 @@ self.onmessage = async (e: MessageEvent<InitMessage | LoadMessage>) => {
       resize = m.resize;
       self.postMessage({ type: "ready" });
     } catch (err) {
-      self.postMessage({ type: "init-failed", message: (err as Error).message });
+      self.postMessage({ type: "init-failed", error: serializeError(err) });
     }
     return;
   }
@@ -74,11 +85,6 @@ self.onmessage = async (e: MessageEvent<InitMessage | LoadMessage>) => {
     const data = preresize(await sample.load());
     self.postMessage({ type: "loaded", id: m.id, data }, transferables(data));
   } catch (err) {
-    self.postMessage({
-      type: "failed",
-      id: m.id,
-      name: (err as Error).name,
-      message: (err as Error).message,
-    });
+    self.postMessage({ type: "failed", id: m.id, error: serializeError(err) });
   }
 };
