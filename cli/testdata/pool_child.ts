@@ -19,4 +19,4 @@ for (const index of [424242, 0, 1]) {
   }
 }
 pool.close();
-console.log(JSON.stringify(outcome));
+await Deno.stdout.write(new TextEncoder().encode(JSON.stringify(outcome) + "\n"));
