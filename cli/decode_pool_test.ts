@@ -61,7 +61,7 @@ Deno.test("a decode worker that dies (missing --allow-ffi) fails its requests at
     // The request that killed the worker is rejected (as failed, or by the death).
     assert.doesNotMatch(outcome[0], /^ok/);
     for (const later of outcome.slice(1)) {
-      assert.match(later, /every decode worker died: .*--allow-ffi/);
+      assert.match(later, /died: .*--allow-ffi/);
     }
     assert.ok(seconds < 60, `took ${seconds} s`);
   } finally {
