@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { Command } from "commander";
 import { createRegistry } from "../core/registry.ts";
+import { builtinPlugins } from "../plugins/builtin.ts";
 import type { ModalityPlugin } from "../core/plugin.ts";
 import { xrayPlugin } from "../plugins/modalities/xray/mod.ts";
 import { openNih14 } from "../plugins/modalities/xray/nih14.ts";
@@ -23,8 +24,13 @@ async function withTemp(fn: (dir: string) => Promise<void>): Promise<void> {
   }
 }
 
+/** Every built-in plugin but the modalities (the tasks, heads... the datasets are checked against). */
+function nonModalities() {
+  return builtinPlugins().filter((p) => p.kind !== "modality");
+}
+
 Deno.test("resolveDataset() finds modality/dataset and lists the known ones otherwise", () => {
-  const registry = createRegistry([xrayPlugin, ct]);
+  const registry = createRegistry([...nonModalities(), xrayPlugin, ct]);
   assert.equal(resolveDataset(registry, "ct/ctrate").id, "ct/ctrate");
   assert.throws(
     () => resolveDataset(registry, "xray"),
@@ -36,7 +42,7 @@ Deno.test("resolveDataset() finds modality/dataset and lists the known ones othe
 
 Deno.test("runSynth() writes xray/nih14 and ct/ctrate that open; refuses a non-empty folder", async () => {
   await withTemp(async (dir) => {
-    const registry = createRegistry([xrayPlugin, ct]);
+    const registry = createRegistry([...nonModalities(), xrayPlugin, ct]);
     const nih = await runSynth(registry, "xray/nih14", { out: `${dir}/nih`, count: 6, seed: 1 });
     assert.equal(nih.dataset, "xray/nih14");
     assert.equal(nih.count, 6);

@@ -38,8 +38,11 @@ Deno.test("medprobe list shows built-in plugins by kind and loads --plugin modul
   await Deno.writeTextFile(
     `${dir}/us.ts`,
     `export const ultrasound = { kind: "modality", name: "us", description: "Breast ultrasound (BUSI)",
-      datasets: [{ name: "busi", description: "BUSI", task: "multiclass", layout: ["Dataset_BUSI/"],
-        protocol: {}, open: () => { throw new Error("x"); }, synthesize: async () => {} }] };`,
+      datasets: [{ name: "busi", description: "BUSI", task: "classification", problem: "multiclass",
+        layout: ["Dataset_BUSI/"],
+        protocol: { adapter: "image2d", heads: ["linear", "knn"], metrics: ["accuracy"],
+          resolution: 224, feature: "cls", trainSplit: "train", testSplit: "test" },
+        open: () => { throw new Error("x"); }, synthesize: async () => {} }] };`,
   );
   const r = await medprobe("list", "--json", "--plugin", `${dir}/us.ts`);
   assert.equal(r.code, 0, r.stderr);
@@ -86,8 +89,42 @@ Deno.test("medprobe reports unknown commands, unknown datasets and bad option va
   assert.match(unknown.stderr, /unknown command 'frobnicate'/);
   const dataset = await medprobe("eval", "xray/nope", "--data", ".");
   assert.notEqual(dataset.code, 0);
-  assert.match(dataset.stderr, /Cannot find dataset "xray\/nope": datasets are .*xray\/nih14/);
+  assert.equal(dataset.code, 2);
+  assert.match(
+    dataset.stderr,
+    /Cannot find dataset "xray\/nope" as .*: datasets are .*xray\/nih14/,
+  );
   const batch = await medprobe("eval", "xray/nih14", "--data", ".", "--batch", "0");
-  assert.notEqual(batch.code, 0);
-  assert.match(batch.stderr, /must be a positive integer/);
+  assert.equal(batch.code, 2);
+  assert.match(
+    batch.stderr,
+    /--batch <n>' argument '0' is invalid. must be an integer in \[1, 4096\]/,
+  );
+  // A head that does not fit the task fails before any extraction, exit 2, listing what fits.
+  const head = await medprobe("eval", "xray/nih14", "--data", ".", "--head", "abmil");
+  assert.equal(head.code, 2);
+  assert.match(
+    head.stderr,
+    /head "abmil" does not fit task "classification".*heads that fit are "linear", "knn"/,
+  );
+  const metric = await medprobe("eval", "ct/msd-task09", "--data", ".", "--metrics", "auc");
+  assert.equal(metric.code, 2);
+  assert.match(metric.stderr, /metric "auc" does not fit task "segmentation3d".*"dice"/);
+  const feature = await medprobe("eval", "xray/nih14", "--data", ".", "--feature", "volume");
+  assert.equal(feature.code, 2);
+  assert.match(feature.stderr, /Cannot use feature "volume" as adapter "image2d" produces "cls"/);
+  // Bad JSON in --head-options is a usage error with a message.
+  const json = await medprobe("segment", "ct/msd-task09", "--data", ".", "--head-options", "{lr:");
+  assert.equal(json.code, 2);
+  assert.match(
+    json.stderr,
+    /--head-options <json>' argument '\{lr:' is invalid. must be a JSON object/,
+  );
+  // The same --seed rule everywhere, demo included.
+  const seed = await medprobe("demo", "--seed", "-1");
+  assert.equal(seed.code, 2);
+  assert.match(seed.stderr, /--seed <n>' argument '-1' is invalid/);
+  const backend = await medprobe("demo", "--backend", "cuda");
+  assert.equal(backend.code, 2);
+  assert.match(backend.stderr, /--backend <name>' argument 'cuda' is invalid/);
 });

@@ -2,6 +2,7 @@
 // (image2d, slice-mean) → features, with a stub encoder (no GPU, no weights).
 import assert from "node:assert/strict";
 import type { Encoder } from "../core/plugin.ts";
+import { builtinPlugins } from "../plugins/builtin.ts";
 import type { HostTensor } from "../core/tensor.ts";
 import { createRegistry } from "../core/registry.ts";
 import { createImage2dAdapter } from "../plugins/adapters/image2d/mod.ts";
@@ -58,7 +59,10 @@ function createStubEncoder(calls: number[]): Encoder {
 Deno.test("xray datasets' samples go through the image2d adapter of their protocol", async () => {
   const dir = await Deno.makeTempDir({ prefix: "medprobe_modalities_" });
   try {
-    const registry = createRegistry([xrayPlugin]);
+    const registry = createRegistry([
+      ...builtinPlugins().filter((p) => p.kind !== "modality"),
+      xrayPlugin,
+    ]);
     for (const spec of registry.get("modality", "xray").datasets) {
       assert.equal(spec.protocol.adapter, "image2d");
       await spec.synthesize(`${dir}/${spec.name}`, { count: 6, seed: 0 });
