@@ -190,3 +190,97 @@ Deno.test("connectedComponents() splits objects a crop cuts in two", () => {
   assert.deepEqual([...cc.data], [1, 0, 2, 1, 0, 2]);
   assert.equal(cc.count, 2);
 });
+
+/** Canonical relabelling (first appearance order) to compare partitions. */
+function canonical(labels: ArrayLike<number>): number[] {
+  const ids = new Map<number, number>();
+  return Array.from(labels, (l) => {
+    if (l === 0) return 0;
+    if (!ids.has(l)) ids.set(l, ids.size + 1);
+    return ids.get(l)!;
+  });
+}
+
+/**
+ * The definition, brute force: repeatedly recompute every region pair's
+ * face affinities from the voxels and merge the cheapest pair below the
+ * threshold.
+ */
+function bruteForce(
+  affs: Float32Array,
+  fragments: Uint32Array,
+  shape: [number, number, number],
+  threshold: number,
+  score: (values: number[]) => number,
+): number[] | undefined {
+  const [d, h, w] = shape;
+  const n = d * h * w;
+  const labels = Array.from(fragments);
+  for (;;) {
+    const faces = new Map<string, number[]>();
+    for (let z = 0; z < d; z++) {
+      for (let y = 0; y < h; y++) {
+        for (let x = 0; x < w; x++) {
+          const i = z * h * w + y * w + x;
+          const pairs: [number, number][] = [];
+          if (z > 0) pairs.push([i - h * w, 0]);
+          if (y > 0) pairs.push([i - w, 1]);
+          if (x > 0) pairs.push([i - 1, 2]);
+          for (const [j, c] of pairs) {
+            const a = labels[i], b = labels[j];
+            if (a === b || a === 0 || b === 0) continue;
+            const key = a < b ? `${a},${b}` : `${b},${a}`;
+            if (!faces.has(key)) faces.set(key, []);
+            faces.get(key)!.push(affs[c * n + i]);
+          }
+        }
+      }
+    }
+    let best: string | undefined, bestScore = Infinity;
+    let ties = 0;
+    for (const [key, values] of faces) {
+      const s = score(values);
+      if (s === bestScore) ties++;
+      if (s < bestScore) (bestScore = s, best = key, ties = 0);
+    }
+    if (best === undefined || bestScore >= threshold) return labels;
+    if (ties > 0) return undefined; // two cheapest edges tie: the merge order is arbitrary
+    const [a, b] = best.split(",").map(Number);
+    for (let i = 0; i < n; i++) if (labels[i] === b) labels[i] = a;
+  }
+}
+
+Deno.test("agglomerate() equals the brute-force definition (mean and histogram quantile) on random affinities", () => {
+  const shape: [number, number, number] = [3, 9, 9];
+  const rng = createMulberry32(21);
+  const affs = Float32Array.from({ length: 3 * 243 }, () => rng());
+  const fragments = watershed(affs, shape);
+  assert.ok(fragments.count > 10, `fragments ${fragments.count}`);
+  const thresholds = [0.2, 0.4, 0.6];
+  const mean = (v: number[]) => 1 - v.reduce((a, b) => a + b, 0) / v.length;
+  // fine histograms so that no two edges tie (tie order is arbitrary in waterz too)
+  const bins = 1 << 16;
+  const quantile = (q: number) => (v: number[]) => {
+    const b = v.map((a) => Math.min(Math.floor(a * bins), bins - 1)).sort((x, y) => x - y);
+    return 1 - (b[Math.floor(q * v.length / 100)] + 0.5) / bins;
+  };
+  const cases = [
+    [{ kind: "mean" }, mean],
+    [{ kind: "quantile", quantile: 50, bins }, quantile(50)],
+    [{ kind: "quantile", quantile: 85, bins }, quantile(85)],
+  ] as const;
+  let compared = 0;
+  for (const [mergeFunction, fn] of cases) {
+    const name = JSON.stringify(mergeFunction);
+    const levels = [...agglomerate(affs, fragments, thresholds, { mergeFunction })];
+    levels.forEach((level, k) => {
+      const ours = canonical(Array.from(fragments.data, (f) => level.map[f]));
+      const reference = bruteForce(affs, fragments.data, shape, thresholds[k], fn);
+      if (reference === undefined) return;
+      compared++;
+      assert.deepEqual(ours, canonical(reference), `${name} @${thresholds[k]}`);
+    });
+    assert.ok(levels[0].segments > levels[2].segments, `${name} merges more at higher thresholds`);
+  }
+  assert.ok(compared >= 7, `only ${compared} of 9 levels were free of ties`);
+});
