@@ -9,6 +9,7 @@
 export {
   BASE_FEATURE_KINDS,
   createImage2dAdapter,
+  type FeatureKind,
   featureKindsFor,
   featuresFromOutput,
   image2dAdapter,

@@ -46,9 +46,6 @@ import {
   recallMetric,
   specificityMetric,
   subsetAccuracyMetric,
-  thresholdDefinition,
-  type ThresholdRule,
-  type YoudenThresholds,
 } from "./classification.ts";
 import { diceMetric, voxelPrecisionMetric, voxelRecallMetric } from "./overlap.ts";
 import { assdMetric, hausdorff95Metric, hausdorffMetric } from "./surface.ts";
@@ -98,6 +95,9 @@ export {
   type SklearnAucOptions,
   specificityMetric,
   subsetAccuracyMetric,
+  thresholdDefinition,
+  type ThresholdRule,
+  type YoudenThresholds,
 } from "./classification.ts";
 export { classifyKnnCosine, KNN_TEMPERATURE, type KnnOptions, type KnnResult } from "./knn.ts";
 export {
