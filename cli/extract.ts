@@ -14,9 +14,10 @@
  */
 
 import { type Command, InvalidArgumentError, Option } from "commander";
-import { FeatureCache } from "../core/cache.ts";
+import { canonicalJson, FeatureCache, type FeatureCacheKey } from "../core/cache.ts";
+import { findDataset } from "../core/experiment.ts";
 import { cacheKeyFor, extractFeatures } from "../core/extract.ts";
-import type { DatasetSpec, Sample } from "../core/plugin.ts";
+import type { DatasetSpec, Encoder, Sample } from "../core/plugin.ts";
 import type { Registry } from "../core/registry.ts";
 import {
   parseShard,
@@ -37,7 +38,7 @@ import {
   say,
   warn,
 } from "./common.ts";
-import { openEncoder } from "./encoder.ts";
+import { type OpenedEncoder, openEncoder } from "./encoder.ts";
 import { createProgress } from "./progress.ts";
 
 /** Options of {@linkcode extractShard} (the flags of `medprobe extract`). */
@@ -75,19 +76,7 @@ export interface ExtractCliOptions {
 const CLASSIFICATION = ["classification", "binary", "multilabel", "multiclass"];
 
 function findSpec(registry: Registry, id: string): DatasetSpec {
-  const [modality, name] = id.split("/");
-  const spec = modality && registry.has("modality", modality)
-    ? registry.get("modality", modality).datasets.find((d) => d.name === name)
-    : undefined;
-  if (!spec) {
-    const known = registry.list("modality").flatMap((m) =>
-      m.datasets.map((d) => `${m.name}/${d.name}`)
-    );
-    throw new TypeError(
-      `Cannot extract as the dataset must be one of ${known.join(", ")}: current value is "${id}"`,
-    );
-  }
-  return spec;
+  return findDataset(registry, id).spec;
 }
 
 /**
@@ -263,24 +252,185 @@ export function registerExtractCommand(program: Command): void {
     .option("--quiet", "no progress output")
     .option("--json", "print the shard's job record as JSON")
     .action(async (datasetId: string, o: ExtractCliOptions & { json?: boolean }) => {
-      const registry = await loadRegistry(o.plugin);
-      const controller = new AbortController();
-      const stop = (name: string) => () => {
-        warn(`medprobe: ${name}: writing the features computed so far, then stopping`);
-        controller.abort(new DOMException(`interrupted by ${name}`, "AbortError"));
-      };
-      const handlers = (["SIGTERM", "SIGINT"] as const).map((s) => [s, stop(s)] as const);
-      for (const [s, h] of handlers) Deno.addSignalListener(s, h);
-      try {
-        const record = await extractShard(registry, datasetId, o, controller.signal);
-        if (o.json) say(JSON.stringify(record, null, 1));
-        else {
-          say(
-            `shard ${record.shard}: ${record.samples.length} samples, ${record.computed} computed, ${record.skipped} already cached, ${record.failed.length} failed → ${o.cache}`,
-          );
-        }
-      } finally {
-        for (const [s, h] of handlers) Deno.removeSignalListener(s, h);
-      }
+      await runExtractCommand(datasetId, o);
     });
+}
+
+/**
+ * Runs `medprobe extract` (also `eval --shard K/N`): one shard, stopped
+ * cleanly by SIGTERM or Ctrl-C, with a one-line summary (or the job record
+ * as JSON).
+ */
+export async function runExtractCommand(
+  datasetId: string,
+  o: Omit<ExtractCliOptions, "flushEvery"> & { flushEvery?: number; json?: boolean },
+  registry?: Registry,
+): Promise<ShardJobRecord> {
+  registry ??= await loadRegistry(o.plugin);
+  const controller = new AbortController();
+  const stop = (name: string) => () => {
+    warn(`medprobe: ${name}: writing the features computed so far, then stopping`);
+    controller.abort(new DOMException(`interrupted by ${name}`, "AbortError"));
+  };
+  const handlers = (["SIGTERM", "SIGINT"] as const).map((s) => [s, stop(s)] as const);
+  for (const [s, h] of handlers) Deno.addSignalListener(s, h);
+  try {
+    const record = await extractShard(
+      registry,
+      datasetId,
+      { ...o, flushEvery: o.flushEvery ?? 64 },
+      controller.signal,
+    );
+    if (o.json) say(JSON.stringify(record, null, 1));
+    else {
+      say(
+        `shard ${record.shard}: ${record.samples.length} samples, ${record.computed} computed, ${record.skipped} already cached, ${record.failed.length} failed → ${o.cache}`,
+      );
+    }
+    return record;
+  } finally {
+    for (const [s, h] of handlers) Deno.removeSignalListener(s, h);
+  }
+}
+
+/** What {@linkcode openCachedEncoder} needs: `eval`'s options that fix the cache key and samples. */
+export interface FromCacheOptions {
+  /** Dataset root (labels and sample ids are read from it). */
+  data: string;
+  /** Cache folder (default: `OUT/cache`). */
+  cache?: string;
+  /** Output folder. */
+  out: string;
+  /** Encoder id to pick among several cached encoders. */
+  encoder?: string;
+  /** Weights folder: only its config.json is read (patch size, registers) for the record. */
+  weights?: string;
+  /** Input resolution (default: the protocol's). */
+  resolution?: number | [number, number] | "native";
+  /** Adapter (default: the protocol's) and its options. */
+  adapter?: string;
+  /** Adapter options merged over the protocol's. */
+  adapterOptions?: Record<string, unknown>;
+  /** Options of the dataset's reader. */
+  openOptions?: Record<string, unknown>;
+  /** At most this many samples per split. */
+  limit?: number;
+}
+
+/**
+ * `eval --from-cache`: an {@linkcode Encoder} that only stands for the cached
+ * features of a namespace (its id, weights SHA-256 and preprocessing come
+ * from the namespace's key, so the run finds the same cache) and refuses to
+ * encode. Before returning, checks that every sample `eval` will use is
+ * cached (samples a shard's job record lists as unreadable are left to the
+ * run, which records them as failed); otherwise throws, listing the
+ * missing ids. Only for tasks fed with vectors (classification).
+ */
+export async function openCachedEncoder(
+  registry: Registry,
+  datasetId: string,
+  o: FromCacheOptions,
+): Promise<OpenedEncoder> {
+  const spec = findSpec(registry, datasetId);
+  const task = registry.get("task", spec.task);
+  if (task.input !== "vectors") {
+    throw new TypeError(
+      `Cannot fit from the cache as the task must take vectors: task "${spec.task}" takes ${task.input}`,
+    );
+  }
+  const protocol = spec.protocol;
+  const adapterName = o.adapter ?? protocol.adapter;
+  const adapter = registry.get("adapter", adapterName).create({
+    ...protocol.adapterOptions,
+    ...o.adapterOptions,
+  });
+  const resolution = o.resolution ?? protocol.resolution;
+  const root = (o.cache ?? `${o.out}/cache`).replace(/\/+$/, "");
+  const wanted = canonicalJson({ name: adapterName, settings: adapter.settings });
+  const keys: FeatureCacheKey[] = [];
+  const entries = await Array.fromAsync(Deno.readDir(root)).catch((e) => {
+    if (e instanceof Deno.errors.NotFound) return [];
+    throw e;
+  });
+  for (const e of entries) {
+    const key: FeatureCacheKey | undefined = await Deno.readTextFile(`${root}/${e.name}/key.json`)
+      .then((t) => JSON.parse(t).key, () => undefined);
+    if (
+      key?.dataset === datasetId && canonicalJson(key.resolution) === canonicalJson(resolution) &&
+      canonicalJson(key.adapter) === wanted && (!o.encoder || key.encoder === o.encoder)
+    ) keys.push(key);
+  }
+  if (keys.length !== 1) {
+    const found = keys.map((k) => `${k.encoder} (weights ${k.weightsSha256.slice(0, 12)})`);
+    throw new TypeError(
+      `Cannot fit from the cache as ${root} must hold exactly one namespace of ${datasetId} at ${
+        JSON.stringify(resolution)
+      } with adapter ${adapterName}${o.encoder ? ` and encoder ${o.encoder}` : ""}: found ${
+        found.length ? found.join(", ") + " (choose with --encoder)" : "none"
+      }`,
+    );
+  }
+  const key = keys[0];
+  const cache = await FeatureCache.open(root, key, { create: false });
+  let dim = 0;
+  try {
+    const dataset = await spec.open(o.data, o.openOptions);
+    const failed = new Set(
+      (await readJobRecords(cache.dir)).flatMap((j) => j.failed.map((f) => f.id)),
+    );
+    const missing = cache.missing(
+      evalSamples(spec, dataset, o.limit).map((s) => s.id),
+      adapter.featureKinds,
+    )
+      .filter((id) => !failed.has(id));
+    if (missing.length > 0) {
+      throw new Error(
+        `Cannot fit from the cache as every sample must be cached: ${missing.length} missing from ${cache.dir} (${
+          missing.slice(0, 10).join(", ")
+        }${
+          missing.length > 10 ? ", ..." : ""
+        }); extract them with medprobe extract, or run eval without --from-cache`,
+      );
+    }
+    const first = cache.ids()[0];
+    if (first !== undefined) {
+      dim = (await cache.read(first, adapter.featureKinds[0])).shape.at(-1) ?? 0;
+    }
+  } finally {
+    cache.close();
+  }
+  const config = o.weights
+    ? await Deno.readTextFile(`${o.weights.replace(/\/+$/, "")}/config.json`).then(
+      JSON.parse,
+      () => ({}),
+    )
+    : {};
+  const p = key.preprocessing as { mean?: number[]; std?: number[] };
+  const encoder: Encoder = {
+    info: {
+      id: key.encoder,
+      backend: "cache",
+      backendReason: "--from-cache: features read from the cache, no encoder run",
+      dim,
+      patchSize: Number(config.patch_size ?? 0),
+      numRegisters: Number(config.num_register_tokens ?? 0),
+      weightsSha256: key.weightsSha256,
+      precision: "f32",
+    },
+    preprocess: {
+      mean: [p.mean?.[0] ?? 0, p.mean?.[1] ?? 0, p.mean?.[2] ?? 0],
+      std: [p.std?.[0] ?? 1, p.std?.[1] ?? 1, p.std?.[2] ?? 1],
+      sizeMultiple: Number(config.patch_size ?? 1),
+      defaultSize: typeof resolution === "number" ? resolution : 224,
+    },
+    encode(): Promise<never> {
+      return Promise.reject(
+        new Error(
+          "Cannot encode as eval --from-cache runs without an encoder: this sample is not cached",
+        ),
+      );
+    },
+    dispose(): void {},
+  };
+  return { encoder, meta: { weights: o.weights } };
 }
