@@ -27,6 +27,8 @@ import type { Registry } from "../core/registry.ts";
 import type { ResultRecord } from "../core/result.ts";
 import { createDecodePool, type DecodePool } from "./decode_pool.ts";
 import { openEncoder } from "./encoder.ts";
+import { openCachedEncoder, runExtractCommand, shardOption } from "./extract.ts";
+import type { ShardSpec } from "../core/shard.ts";
 import { createProgress } from "./progress.ts";
 import {
   addSharedRunOptions,
@@ -73,6 +75,10 @@ export interface EvalCliOptions {
   openOptions?: Record<string, unknown>;
   /** The task's own options, by camelCase name. */
   taskOptions?: Record<string, unknown>;
+  /** Extract only this shard of the samples into the cache (no head): `medprobe extract --shard`. */
+  shard?: ShardSpec;
+  /** Fit from the cache without an encoder; refuses when samples are missing. */
+  fromCache?: boolean;
 }
 
 /** Finds a dataset spec by `modality/name` (a {@linkcode UsageError} listing the known ones). */
@@ -178,7 +184,9 @@ export async function evaluate(
       warn(`medprobe: wrote ${written.path} (${(written.bytes / 2 ** 20).toFixed(1)} MiB)`);
     }
   }
-  const { encoder, meta } = await openEncoder(registry, o);
+  const { encoder, meta } = o.fromCache
+    ? await openCachedEncoder(registry, datasetId, o)
+    : await openEncoder(registry, o);
   const progress = createProgress({ quiet: o.quiet });
   const resolution = o.resolution ?? spec.protocol.resolution;
   let pool: DecodePool | undefined;
@@ -353,6 +361,8 @@ export function addEvalOptions(cmd: Command, registry: Registry): Command {
     .option("--bootstrap <n>", "bootstrap resamples for the 95% CIs (0: none; default 1000)", boundedInt(0, 1_000_000))
     .option("--workers <n>", "decode workers (0: decode on the main thread; default 2)", boundedInt(0, 64))
     .option("--export-onnx <file>", "also write the DINOv3 encoder as an ONNX model to FILE")
+    .option("--shard <K/N>", "only extract shard K of N of the samples into the cache (no head)", shardOption)
+    .option("--from-cache", "fit from the cached features without an encoder (refused when some are missing)")
     .option("--json", "print the result record(s) as JSON on stdout");
   return addTaskOptions(cmd, registry);
 }
@@ -392,6 +402,10 @@ export function registerEvalCommands(program: Command, registry: Registry): void
     );
   addEvalOptions(evalCmd, registry).action(
     async (datasetId: string, o: EvalCliOptions, cmd: Command) => {
+      if (o.shard) {
+        await runExtractCommand(datasetId, { ...o, cache: o.cache ?? `${o.out}/cache` }, registry);
+        return;
+      }
       await runEvalCommand(registry, datasetId, o, cmd);
     },
   );
