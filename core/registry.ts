@@ -36,6 +36,7 @@ import type {
   TaskPlugin,
   TaskType,
 } from "./plugin.ts";
+import { importWithTimeout } from "./_import.ts";
 
 const NAME_PATTERN = /^[a-z0-9][a-z0-9._/-]*$/;
 
@@ -367,7 +368,7 @@ export async function loadPluginModule(specifier: string, base?: string | URL): 
   }
   let mod: Record<string, unknown>;
   try {
-    mod = await import(url);
+    mod = await importWithTimeout(url);
   } catch (cause) {
     throw new TypeError(`Cannot load plugin module "${specifier}": ${(cause as Error).message}`, {
       cause,
