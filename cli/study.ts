@@ -377,6 +377,8 @@ export interface RunStudyOptions {
   force?: boolean;
   /** Stop at the first failed run. */
   failFast?: boolean;
+  /** Pass `--quiet` to every run (no progress output). */
+  quiet?: boolean;
   /** `--plugin` modules given to `medprobe run` (the study's `plugin` list is added). */
   plugins?: readonly string[];
 }
@@ -449,6 +451,7 @@ export async function runStudy(
     out: options.out,
     isEncoderPlugin: (n) => registry.has("encoder", n),
   });
+  if (options.quiet) { for (const run of runs) run.argv.push("--quiet"); }
   if (options.plugins?.length) {
     for (const run of runs) {
       run.argv.push(...options.plugins.flatMap((p) => ["--plugin", p]));
@@ -551,6 +554,7 @@ export function registerStudyCommand(program: Command): void {
       "--fail-fast",
       "stop at the first failed run (default: run the others, fail at the end)",
     )
+    .option("--quiet", "no progress output in the runs")
     .option(
       "--plugin <spec>",
       "plugin module for every run (repeatable)",
