@@ -134,9 +134,18 @@ Deno.test("affinity task end to end on a tiny synthetic CREMI: train â†’ sweep â
       batchSize: 4,
       seed: 1,
       headOptions: { epochs: 1, cropsPerEpoch: 1, patchSize: [4, 32, 32], hidden: 4 },
-      taskOptions: { thresholds: "0.5", "write-segmentation": false, "montage-sections": 0 },
+      taskOptions: {
+        thresholds: "0.5",
+        "write-segmentation": false,
+        "montage-sections": 0,
+        "selection-sections": 3,
+      },
     });
     assert.equal(again.data.cacheHits, 2);
+    const selection =
+      (again.protocol.postprocessing as { thresholdSelection: string }).thresholdSelection;
+    assert.match(selection, /last 3 train sections/);
+    assert.ok(!("montage/cremi-A:8-10" in again.artifacts!));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
