@@ -41,7 +41,12 @@ import type {
 } from "./plugin.ts";
 import { prefetch } from "./prefetch.ts";
 import { FormatError } from "./errors.ts";
-import { FingerprintMemo, fingerprintSample, type FingerprintSource } from "./fingerprint.ts";
+import {
+  cacheFingerprintMemo,
+  type FingerprintMemo,
+  fingerprintSample,
+  type FingerprintSource,
+} from "./fingerprint.ts";
 
 /** How often the loop re-lists the cache for shards of other writers, at most. */
 const REFRESH_MS = 1000;
@@ -384,7 +389,7 @@ export async function extractFeatures(options: ExtractOptions): Promise<ExtractR
   const unusable = new Set<string>();
   if (options.fingerprint !== false) {
     const memo = options.fingerprintMemo ??
-      await FingerprintMemo.open(`${cache.root}/fingerprints`);
+      await cacheFingerprintMemo(cache.root);
     const check = await checkSources(cache, samples, { kinds, memo, signal: options.signal });
     report.stale = check.stale;
     report.unchecked = check.unchecked;
