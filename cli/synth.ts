@@ -127,6 +127,14 @@ export async function runSynth(
   options: RunSynthOptions,
 ): Promise<SynthSummary> {
   const { dataset, id } = resolveDataset(registry, ref);
+  if (
+    options.count !== undefined &&
+    (!Number.isInteger(options.count) || options.count < 1 || options.count > SYNTH_MAX_COUNT)
+  ) {
+    throw new RangeError(
+      `Cannot write dataset "${id}" as count must be an integer from 1 to ${SYNTH_MAX_COUNT}: current value is ${options.count}`,
+    );
+  }
   const out = options.out.replace(/\/+$/, "") || "/";
   try {
     const info = await Deno.stat(out);
@@ -158,6 +166,36 @@ export async function runSynth(
   return { dataset: id, out, count: options.count ?? null, seed, files, bytes, seconds };
 }
 
+/**
+ * The most samples `synth` writes: synthetic copies exist to test layouts
+ * and pipelines; a count like 1e9 can only be a typo and would run until
+ * the disk is full.
+ */
+export const SYNTH_MAX_COUNT = 100_000;
+
+/** The largest `--seed` (seeds are 32-bit). */
+export const SYNTH_MAX_SEED = 2 ** 32 - 1;
+
+function synthCount(value: string): number {
+  const n = positiveInt(value);
+  if (n > SYNTH_MAX_COUNT) {
+    throw new InvalidArgumentError(
+      `must be at most ${SYNTH_MAX_COUNT}: current value is "${value}"`,
+    );
+  }
+  return n;
+}
+
+function synthSeed(value: string): number {
+  const n = nonNegativeInt(value);
+  if (n > SYNTH_MAX_SEED) {
+    throw new InvalidArgumentError(
+      `must be at most ${SYNTH_MAX_SEED}: current value is "${value}"`,
+    );
+  }
+  return n;
+}
+
 function datasetRef(value: string): string {
   if (!/^[a-z0-9][a-z0-9._-]*\/[a-z0-9][a-z0-9._-]*$/.test(value)) {
     throw new InvalidArgumentError(
@@ -176,8 +214,12 @@ export function registerSynthCommand(program: Command): void {
     )
     .argument("<dataset>", "MODALITY/DATASET, e.g. xray/nih14", datasetRef)
     .requiredOption("--out <dir>", "output folder (new or empty)")
-    .option("--count <n>", "number of images or volumes (default: the dataset's)", positiveInt)
-    .option("--seed <s>", "seed of every random choice", nonNegativeInt, 0)
+    .option(
+      "--count <n>",
+      `number of images or volumes, at most ${SYNTH_MAX_COUNT} (default: the dataset's)`,
+      synthCount,
+    )
+    .option("--seed <s>", "seed of every random choice (0 to 2^32-1)", synthSeed, 0)
     .option("--force", "write into a non-empty folder")
     .addOption(pluginOption())
     .option("--json", "print JSON")

@@ -105,3 +105,27 @@ Deno.test("medprobe synth (commander) resolves a --plugin modality and writes th
     );
   });
 });
+
+Deno.test("medprobe synth refuses --count 1000000000 and a seed past 2^32 before writing anything", async () => {
+  await withTemp(async (dir) => {
+    for (const args of [["--count", "1000000000"], ["--seed", "99999999999"]]) {
+      const program = new Command("medprobe").exitOverride().configureOutput({
+        writeErr: () => {},
+      });
+      registerSynthCommand(program);
+      await assert.rejects(
+        () =>
+          program.parseAsync(["synth", "xray/nih14", "--out", `${dir}/out`, ...args], {
+            from: "user",
+          }),
+        /must be at most/,
+      );
+    }
+    const registry = createRegistry([...nonModalities(), xrayPlugin]);
+    await assert.rejects(
+      () => runSynth(registry, "xray/nih14", { out: `${dir}/out`, count: 1e9 }),
+      /count must be an integer from 1 to 100000: current value is 1000000000/,
+    );
+    await assert.rejects(() => Deno.stat(`${dir}/out`), Deno.errors.NotFound);
+  });
+});
