@@ -139,7 +139,24 @@ export function initLinear(
   return { weight, bias };
 }
 
-/** Option checks shared by the heads' factories. */
+/**
+ * Upper bounds of count-like head options: larger values can only be
+ * mistakes (`--head-options '{"epochs":1e9}'` would train until killed).
+ */
+export const HEAD_OPTION_MAXIMA: Readonly<Record<string, number>> = {
+  epochs: 100_000,
+  minSteps: 10_000_000,
+  maxSteps: 10_000_000,
+  steps: 10_000_000,
+  patience: 100_000,
+  cropsPerEpoch: 1_000_000,
+  batchSize: 1_048_576,
+  hiddenDim: 65_536,
+  attentionDim: 65_536,
+  k: 1_000_000,
+};
+
+/** Option checks shared by the heads' factories (with {@linkcode HEAD_OPTION_MAXIMA}). */
 export function checkNumber(
   head: string,
   name: string,
@@ -152,6 +169,12 @@ export function checkNumber(
       `Cannot create the ${head} head as ${name} must be ${what}: current value is ${
         JSON.stringify(value)
       }`,
+    );
+  }
+  const max = HEAD_OPTION_MAXIMA[name];
+  if (max !== undefined && value > max) {
+    throw new RangeError(
+      `Cannot create the ${head} head as ${name} must be at most ${max} (a larger value can only be a mistake): current value is ${value}`,
     );
   }
   return value;
