@@ -70,8 +70,6 @@ try {
   ];
   const full = await medprobe(...extract);
   const fixed = await medprobe(...extract);
-  const extracted = (await Array.fromAsync(Deno.readDir(`${tmp}/cache`)))
-    .filter((e) => e.isDirectory).length;
   const perImage = (full - fixed) / images;
 
   // Cache scan: a namespace of `files` one-sample shards (a ViT-S CLS each).
@@ -101,7 +99,6 @@ try {
   const result = {
     device: `${navigator.hardwareConcurrency} CPU threads, onnxruntime CPU (backend auto)`,
     images,
-    namespaces: extracted,
     fullSeconds: full,
     fixedSecondsPerShard: fixed,
     imagesPerSecond: 1 / perImage,
