@@ -326,11 +326,18 @@ Deno.test("writeReport() draws a family radar over datasets, outward = better fo
       md,
       /\*em: ARAND per dataset: each encoder at its lowest-ARAND resolution per dataset; outward is better \(axis reversed: lower is better\)\.\*/,
     );
-    assert.match(md, /\| Encoder \| Resolution \| VOI split ↓ \| ARAND ↓ \|\n/);
+    // CREMI A/B/C side by side, as the report's Table 8, the lowest value of each column in bold.
+    assert.match(md, /## CREMI · affinity3d\n/);
     assert.match(
       md,
-      /\| DINOv3-L \| 224 \| \*\*1\.200 \[1\.000, 1\.500\]\*\* \| \*\*0\.330 \[0\.300, 0\.360\]\*\* \|/,
+      /\| Encoder \| Resolution \| CREMI-A VOI split ↓ \| CREMI-A ARAND ↓ \| CREMI-B VOI split ↓ \| CREMI-B ARAND ↓ \| CREMI-C VOI split ↓ \| CREMI-C ARAND ↓ \|\n/,
     );
+    assert.match(
+      md,
+      /\| DINOv3-L \| 224 \| \*\*1\.200 \[1\.000, 1\.500\]\*\* \| \*\*0\.330 \[0\.300, 0\.360\]\*\* \| \*\*1\.300 /,
+    );
+    const html = await Deno.readTextFile(`${root}/report.html`);
+    assert.ok(html.includes('<th colspan="2" class="group">CREMI-B</th>'));
     const svg = parseXml(await Deno.readTextFile(radarFile));
     const texts = textsOf(svg);
     for (const axis of ["cremi-a", "cremi-b", "cremi-c"]) assert.ok(texts.includes(axis), axis);
@@ -405,6 +412,8 @@ Deno.test("writeReport() lays the tables out as the paper prints them", async ()
         })
       ),
       seg("pet/hecktor", 0.35, 0, { resolution: 448, protocol: { channels: "ct", runFolds: 1 } }),
+      // AutoPET-II (CT+PET only): printed beside HECKTOR as in Table 10.
+      seg("pet/autopet", 0.45, 0, { protocol: { channels: "ct+pet", runFolds: 1 } }),
     ];
     const out = `${root}/report`;
     const result = await writeReport(records, out);
@@ -432,25 +441,38 @@ Deno.test("writeReport() lays the tables out as the paper prints them", async ()
     // Linear probe and k-NN side by side (Table 5).
     assert.match(
       md,
-      /## pet\/hecktor|## ct\/ctrate · knn vs linear\n\n.*\n\n\| Encoder \| Resolution \| knn AUC \| knn ACC \| linear AUC \| linear ACC \|\n/,
+      /## ct\/ctrate · knn vs linear\n\n.*\n\n\| Encoder \| Resolution \| knn AUC \| knn ACC \| linear AUC \| linear ACC \|\n/,
     );
     assert.match(
       md,
       /\| DINOv3-B \| 224 \| 0\.750 \[0\.740, 0\.760\] \| 0\.700 \[0\.690, 0\.710\] \| 0\.798 /,
     );
 
-    // PET/CT rows keyed by input channels; Dice first; HD95 best = lowest; no ± 0.000.
-    const pet = md.slice(md.indexOf("## pet/hecktor · decoder3d"));
+    // PET/CT as Table 10: AutoPET-II and HECKTOR side by side, rows keyed by input channels;
+    // Dice first; HD95 best = lowest; no ± 0.000.
+    const pet = md.slice(md.indexOf("## PET/CT · decoder3d"));
+    assert.ok(md.includes("## PET/CT · decoder3d"), md);
+    assert.doesNotMatch(md, /## pet\/(hecktor|autopet)/);
+    const petMetrics = (d: string) =>
+      ["Dice", "HD95 ↓", "Precision", "Recall"].map((m) => `${d} ${m}`).join(" \\| ");
     assert.match(
       pet,
-      /\| Encoder \| Resolution \| Input \| Dice \| HD95 ↓ \| Precision \| Recall \|/,
+      new RegExp(
+        `\\| Encoder \\| Resolution \\| Input \\| ${petMetrics("AutoPET-II")} \\| ${
+          petMetrics("HECKTOR 2022")
+        } \\|`,
+      ),
     );
-    assert.match(pet, /\| DINOv3-S \| 224 \| CT \| 0\.300 \[0\.280, 0\.320\] \| 6\.800 /);
     assert.match(
       pet,
-      /\| DINOv3-S \| 224 \| CT\+PET \| \*\*0\.500 \[0\.480, 0\.520\]\*\* \| \*\*6\.000 /,
+      /\| DINOv3-S \| 224 \| CT \| n\/a \| n\/a \| n\/a \| n\/a \| 0\.300 \[0\.280, 0\.320\] \| 6\.800 /,
     );
-    assert.match(pet, /\| DINOv3-S \| 224 \| PET \| 0\.400 /);
+    assert.match(
+      pet,
+      /\| DINOv3-S \| 224 \| CT\+PET \| 0\.450 \[0\.430, 0\.470\] \| [^|]+ \| [^|]+ \| [^|]+ \| \*\*0\.500 \[0\.480, 0\.520\]\*\* \| \*\*6\.000 /,
+    );
+    assert.match(pet, /\| DINOv3-S \| 224 \| PET \| n\/a \| n\/a \| n\/a \| n\/a \| 0\.400 /);
+    assert.match(pet, /\| DINOv3-S \| 448 \| CT \| n\/a /);
     assert.doesNotMatch(md, /± 0\.000/);
 
     // The segmentation figures show Dice by default (not precision, the first column of old).
@@ -468,7 +490,11 @@ Deno.test("writeReport() lays the tables out as the paper prints them", async ()
       /\\multicolumn\{2\}\{c\}\{knn\} & \\multicolumn\{2\}\{c\}\{linear\} \\\\\n\\cmidrule\(lr\)\{3-4\} \\cmidrule\(lr\)\{5-6\}/,
     );
     assert.match(tex, /Encoder & Resolution & Task02 Heart & Task09 Spleen & Mean \\\\\n\\midrule/);
-    assert.match(tex, /CT\+PET & \\textbf\{0\.500\}/);
+    assert.match(
+      tex,
+      /\\multicolumn\{4\}\{c\}\{AutoPET-II\} & \\multicolumn\{4\}\{c\}\{HECKTOR 2022\}/,
+    );
+    assert.match(tex, /CT\+PET & 0\.450 .* & \\textbf\{0\.500\}/);
     assert.match(tex, /HD95 \$\\downarrow\$/);
     assert.equal(tex.match(/\\begin\{tabular\}/g)?.length, tex.match(/\\bottomrule/g)?.length);
     const msdTex = await Deno.readTextFile(`${out}/tables/MSD__decoder3d__dice.tex`);

@@ -8,6 +8,9 @@
  *   `ct/msd-task10`, whichever modality holds them) become
  *   columns of one table per head and metric (Dice first), followed by the
  *   mean over the tasks computed from those columns.
+ * - **Datasets side by side** as the report prints them: AutoPET-II and
+ *   HECKTOR 2022 (Table 10, rows by input channels CT / PET / CT+PET) and
+ *   CREMI A/B/C (Table 8), one column group per dataset.
  * - **Heads side by side** (the report's Table 5): a dataset evaluated with
  *   more than one head (linear probe and k-NN) gets one table whose column
  *   groups are the heads, its rows matched by encoder, resolution, input and
@@ -184,11 +187,16 @@ function singleTable(t: SummaryTable, index: number): DisplayTable {
   };
 }
 
-/** One dataset, several heads side by side (the report's Table 5). */
-function sideBySideTable(tables: readonly SummaryTable[], indices: number[]): DisplayTable {
+/** Tables side by side as column groups, rows matched by encoder, resolution, input and feature. */
+function groupedTable(
+  tables: readonly SummaryTable[],
+  indices: number[],
+  groupTitle: (t: SummaryTable) => string,
+  head: { slug: string; title: string; caption: string },
+): DisplayTable {
   const labels = labelColumns(tables);
   const columns: DisplayColumn[] = tables.flatMap((t) =>
-    t.metrics.map((m) => ({ title: formatMetricName(m), metric: m, group: t.head }))
+    t.metrics.map((m) => ({ title: formatMetricName(m), metric: m, group: groupTitle(t) }))
   );
   const rows = mergeRows(tables).map(({ key, row }) => ({
     labels: labels.cells(row),
@@ -197,20 +205,56 @@ function sideBySideTable(tables: readonly SummaryTable[], indices: number[]): Di
       return t.metrics.map((m) => r?.metrics[m] ?? null);
     }),
   }));
-  const t0 = tables[0];
   return {
+    ...head,
+    labelHeader: labels.header,
+    columns,
+    groups: tables.map((t) => ({ title: groupTitle(t), span: t.metrics.length })),
+    rows,
+    sources: indices,
+  };
+}
+
+/** One dataset, several heads side by side (the report's Table 5). */
+function sideBySideTable(tables: readonly SummaryTable[], indices: number[]): DisplayTable {
+  const t0 = tables[0];
+  return groupedTable(tables, indices, (t) => t.head, {
     slug: `${slugify(t0.dataset)}__${tables.map((t) => slugify(t.head)).join("_")}`,
     title: `${t0.dataset} · ${tables.map((t) => t.head).join(" vs ")}`,
     caption: `Task ${[...new Set(tables.map((t) => t.task))].join(", ")}, ${
       plural(t0.labels.length, "label")
     }, ${plural(runsOf(tables), "run")}; heads side by side.`,
-    labelHeader: labels.header,
-    columns,
-    groups: tables.map((t) => ({ title: t.head, span: t.metrics.length })),
-    rows,
-    sources: indices,
-  };
+  });
 }
+
+/**
+ * Datasets the report prints side by side, one column group each: AutoPET-II
+ * and HECKTOR 2022 (Table 10, rows keyed by input channels), CREMI A/B/C
+ * (Table 8).
+ */
+export const DATASET_GROUPS: readonly {
+  title: string;
+  slug: string;
+  members: readonly { dataset: string; title: string }[];
+}[] = [
+  {
+    title: "PET/CT",
+    slug: "pet_ct",
+    members: [
+      { dataset: "pet/autopet", title: "AutoPET-II" },
+      { dataset: "pet/hecktor", title: "HECKTOR 2022" },
+    ],
+  },
+  {
+    title: "CREMI",
+    slug: "em_cremi",
+    members: [
+      { dataset: "em/cremi-a", title: "CREMI-A" },
+      { dataset: "em/cremi-b", title: "CREMI-B" },
+      { dataset: "em/cremi-c", title: "CREMI-C" },
+    ],
+  },
+];
 
 /** Mean over the task columns of a row, with a note when some are missing. */
 function meanOverColumns(cells: readonly (MetricCell | null)[]): DisplayCell | null {
@@ -310,6 +354,37 @@ export function layoutTables(tables: readonly SummaryTable[]): DisplayTable[] {
     for (const m of members) used.add(m.index);
     const first = Math.min(...members.map((m) => m.index));
     for (const table of collectionTables(collection, head, members)) out.push({ first, table });
+  }
+  // Dataset groups (PET/CT, CREMI): two or more members with one head, side by side.
+  for (const group of DATASET_GROUPS) {
+    const heads = new Set(
+      tables.flatMap((t, i) =>
+        !used.has(i) && group.members.some((m) => m.dataset === t.dataset) ? [t.head] : []
+      ),
+    );
+    for (const head of heads) {
+      const indices = group.members.flatMap((m) =>
+        tables.flatMap((
+          t,
+          i,
+        ) => (!used.has(i) && t.dataset === m.dataset && t.head === head ? [i] : []))
+      );
+      if (indices.length < 2) continue;
+      for (const i of indices) used.add(i);
+      const members = indices.map((i) => tables[i]);
+      const titleOf = (t: SummaryTable) =>
+        group.members.find((m) => m.dataset === t.dataset)?.title ?? t.dataset;
+      out.push({
+        first: Math.min(...indices),
+        table: groupedTable(members, indices, titleOf, {
+          slug: `${group.slug}__${slugify(head)}`,
+          title: `${group.title} · ${head}`,
+          caption: `${members.map(titleOf).join(", ")} side by side; ${
+            plural(runsOf(members), "run")
+          }.`,
+        }),
+      });
+    }
   }
   // Datasets with several heads: side by side.
   const byDataset = new Map<string, number[]>();
