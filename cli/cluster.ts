@@ -75,7 +75,10 @@ export function extractCommand(o: ClusterJobOptions, shardExpr: string): string 
   } --shard "${shardExpr}/${o.shards}" --quiet${o.extractArgs ? ` ${o.extractArgs}` : ""}`;
 }
 
-/** The commands of the final job: check the cache, fit each head, write the report. */
+/**
+ * The commands of the final job: check the cache, fit each head from the
+ * cache without running the encoder (`eval --from-cache`), write the report.
+ */
 export function finalCommands(o: ClusterJobOptions): string[] {
   const q = (words: string[]) => words.map(shellQuote).join(" ");
   return [
@@ -96,6 +99,7 @@ export function finalCommands(o: ClusterJobOptions): string[] {
           head,
           "--out",
           `${o.out}/${head}`,
+          "--from-cache",
           "--quiet",
         ])
       }${o.evalArgs ? ` ${o.evalArgs}` : ""}`

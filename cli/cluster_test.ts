@@ -75,6 +75,7 @@ Deno.test("the Kubernetes extraction is an Indexed Job over a shared volume, JOB
   assert.match(finalCommand, /cache status \/work\/cache --dataset xray\/nih14 --require-complete/);
   assert.match(finalCommand, /eval xray\/nih14 .*--head linear --out \/work\/out\/linear/);
   assert.match(finalCommand, /eval xray\/nih14 .*--head knn --out \/work\/out\/knn/);
+  assert.match(finalCommand, /--head linear --out \/work\/out\/linear --from-cache/);
   assert.match(finalCommand, /report \/work\/out --out \/work\/out\/report/);
 });
 
