@@ -11,6 +11,7 @@
  *     refs/main                      the commit the revision points at
  *     blobs/<etag>                   file contents, named by their hub ETag (SHA-256 for LFS files)
  *     blobs/<etag>.incomplete        a download in progress (resumed with an HTTP Range request)
+ *     blobs/<etag>.lock              held by the process downloading it (others wait)
  *     snapshots/<commit>/config.json        → ../../blobs/<etag> (relative symlink)
  *     snapshots/<commit>/model.safetensors  → ../../blobs/<etag>
  * ```
@@ -356,6 +357,37 @@ async function fetchBlob(
   await Deno.rename(partial, blob);
 }
 
+/** A lock file older than this is a killed process's leftover. */
+const STALE_LOCK_MS = 10 * 60_000;
+
+/**
+ * Runs `fn` holding `lock` (a file created exclusively), so that two
+ * processes never append to one `.incomplete` file; a process that finds
+ * the lock waits until it is released (or `blob` appears) and then goes on.
+ */
+async function withLock(lock: string, blob: string, fn: () => Promise<void>): Promise<void> {
+  for (;;) {
+    try {
+      (await Deno.open(lock, { write: true, createNew: true })).close();
+      break;
+    } catch (e) {
+      if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+      const st = await Deno.stat(lock).catch(() => undefined);
+      if (st?.mtime && Date.now() - st.mtime.getTime() > STALE_LOCK_MS) {
+        await Deno.remove(lock).catch(() => {});
+        continue;
+      }
+      if (await exists(blob)) return;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  try {
+    await fn();
+  } finally {
+    await Deno.remove(lock).catch(() => {});
+  }
+}
+
 /** Links `snapshots/<commit>/<file>` to `blobs/<etag>` (relative symlink; a copy where links fail). */
 async function link(dir: string, commit: string, file: string, etag: string): Promise<void> {
   const target = `${dir}/snapshots/${commit}/${file}`;
@@ -412,7 +444,11 @@ export async function downloadSnapshot(repo: string, options: HubOptions = {}): 
     commit ??= head.commit;
     const blob = `${dir}/blobs/${head.etag}`;
     if (!(await exists(blob))) {
-      await fetchBlob(url, headers, blob, head, repo, file, options, token);
+      await withLock(`${blob}.lock`, blob, async () => {
+        if (!(await exists(blob))) {
+          await fetchBlob(url, headers, blob, head, repo, file, options, token);
+        }
+      });
     }
     heads.push([file, head]);
   }
@@ -449,5 +485,13 @@ export async function resolveWeights(spec: string, options: HubOptions = {}): Pr
       offlineMessage(id.repo, endpoint, "HF_HUB_OFFLINE is set", options.cacheDir ?? hubCacheDir()),
     );
   }
-  return await downloadSnapshot(id.repo, { ...options, revision });
+  try {
+    return await downloadSnapshot(id.repo, { ...options, revision });
+  } catch (e) {
+    // A mistyped local path looks like a repository id too.
+    if (e instanceof Error && /HTTP 404|cannot be reached/.test(e.message)) {
+      throw new Error(`${e.message} (and there is no local folder "${spec}")`, { cause: e });
+    }
+    throw e;
+  }
 }

@@ -188,7 +188,7 @@ Deno.test("a checksum mismatch, a missing token and no network fail with clear m
           cacheDir,
           token: TOKEN,
         }),
-      /HTTP 404/,
+      /HTTP 404.*no local folder "facebook\/no-such-model"/,
     );
     await assert.rejects(
       () => resolveWeights(REPO, { cacheDir, offline: true }),
@@ -202,4 +202,29 @@ Deno.test("a checksum mismatch, a missing token and no network fail with clear m
     () => resolveWeights(REPO, { endpoint: hub.endpoint, cacheDir, token: TOKEN }),
     /cannot be reached \(offline\?\)/,
   );
+});
+
+Deno.test("two processes downloading one model at once share the blob (one transfer)", async () => {
+  const hub = await startHub();
+  const cacheDir = await Deno.makeTempDir();
+  try {
+    const options = { endpoint: hub.endpoint, cacheDir, token: TOKEN };
+    const [a, b] = await Promise.all([
+      downloadSnapshot(REPO, options),
+      downloadSnapshot(REPO, options),
+    ]);
+    assert.equal(a, b);
+    assert.deepEqual(
+      await Deno.readFile(`${a}/model.safetensors`),
+      hub.files.get("model.safetensors"),
+    );
+    const transfers = hub.requests.filter((r) => r.method === "GET" && r.path.startsWith("/lfs/"));
+    assert.equal(transfers.length, 1);
+    const blobs = [
+      ...Deno.readDirSync(`${cacheDir}/models--facebook--dinov3-vits16-pretrain-lvd1689m/blobs`),
+    ];
+    assert.ok(blobs.every((e) => !e.name.endsWith(".lock") && !e.name.endsWith(".incomplete")));
+  } finally {
+    await hub.close();
+  }
 });
