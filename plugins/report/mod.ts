@@ -3,7 +3,8 @@
  * (Markdown, LaTeX and CSV; rows = encoder × resolution × input channels,
  * `value [CI]` cells, runs that differ only by seed as `mean ± std (n=k)`),
  * laid out as the report prints them (the MSD tasks as columns of one table
- * with their mean, linear probe and k-NN side by side), SVG and 300-dpi PNG
+ * with their mean, linear probe and k-NN side by side, AutoPET-II beside
+ * HECKTOR by input channels, CREMI A/B/C side by side), SVG and 300-dpi PNG
  * figures (metric vs input resolution with one line per encoder, and a
  * radar chart per task family) and one self-contained HTML page.
  *
@@ -67,7 +68,7 @@ export {
   PRIMARY_METRICS,
   summarizeRecords,
 } from "./summary.ts";
-export { getCollection, layoutTables, MSD_TASK_NAMES } from "./layout.ts";
+export { DATASET_GROUPS, getCollection, layoutTables, MSD_TASK_NAMES } from "./layout.ts";
 export type { DisplayCell, DisplayColumn, DisplayRow, DisplayTable } from "./layout.ts";
 export { escapeLatex, renderLatexTable, renderLatexTables } from "./latex.ts";
 export { PRINT_DPI, renderSvgToPng } from "./png.ts";
