@@ -213,3 +213,20 @@ Deno.test("probeSchedule: the report's epochs, extended to minSteps only when th
   });
   assert.equal(probeSchedule({ ...LINEAR_HEAD_DEFAULTS, minSteps: 1001 }, 2048).maxEpochs, 501);
 });
+
+gpuTest("linear probe extends to minSteps on WebGPU as on the CPU", async (gpu) => {
+  const small = gaussianLabels(64, 8, 2, 5, { scale: 1, delta: 1.5 });
+  const losses: number[][] = [];
+  for (const device of ["webgpu", "cpu"] as const) {
+    const head = createLinearHead({ device, gpu, epochs: 10, minSteps: 60, tolerance: 0 });
+    const r = await head.fit(small.x, small.y, { seed: 4 });
+    assert.equal(head.hyperparameters.steps, 60);
+    assert.equal(head.hyperparameters.stopReason, "min-steps");
+    losses.push(r.losses);
+    head.dispose();
+  }
+  assert.equal(losses[0].length, 60);
+  for (let e = 0; e < 60; e++) {
+    assert.ok(Math.abs(losses[0][e] - losses[1][e]) < 1e-3 * (1 + losses[1][e]), `epoch ${e}`);
+  }
+});
