@@ -36,6 +36,10 @@ export {
 } from "./segmentation3d/mod.ts";
 
 /** Every built-in task plugin. */
-export const TASK_PLUGINS: readonly TaskPlugin[] = [classificationTask, segmentation3dTask, affinityTask];
+export const TASK_PLUGINS: readonly TaskPlugin[] = [
+  classificationTask,
+  segmentation3dTask,
+  affinityTask,
+];
 
 export { affinityTask, runAffinity } from "./affinity/mod.ts";
