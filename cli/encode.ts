@@ -39,6 +39,7 @@ import type { BackendRequest } from "../plugins/encoders/backend.ts";
 import { createDinov3Encoder } from "../plugins/encoders/dinov3/mod.ts";
 import { patchPca, scoresToRgb } from "../plugins/encoders/dinov3/pca.ts";
 import {
+  findHottestSlice,
   parseSliceAxis,
   type PcaInput,
   readPcaInput,
@@ -235,8 +236,8 @@ export interface PcaCliOptions {
   out: string;
   /** Axis of the slice of a volume input. */
   axis?: SliceAxis;
-  /** Slice index (middle when absent). */
-  slice?: number;
+  /** Slice index (middle when absent), or `"pet-max"`: the CT slice through the hottest PET voxel. */
+  slice?: number | "pet-max";
   /** HDF5 dataset. */
   dataset?: string;
   /** Channel of a multi-channel volume. */
@@ -281,6 +282,10 @@ function parseAxis(value: string): SliceAxis {
   }
 }
 
+function parseSliceOption(value: string): number | "pet-max" {
+  return value === "pet-max" ? value : nonNegativeInt(value);
+}
+
 function nonNegativeInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) {
@@ -316,15 +321,33 @@ export function stackFigureRows(
  * the CT's slice when `pet` is given).
  */
 export async function writePcaFigure(path: string, opts: PcaCliOptions): Promise<PcaFigureResult> {
-  const inputs: PcaInput[] = [
-    await readPcaInput(path, {
+  const read = (slice?: number) =>
+    readPcaInput(path, {
       axis: opts.axis,
-      slice: opts.slice,
+      slice,
       dataset: opts.dataset,
       channel: opts.channel,
       window: opts.window,
-    }),
-  ];
+    });
+  let first: PcaInput;
+  if (opts.slice === "pet-max") {
+    if (!opts.pet) {
+      throw new TypeError(
+        'Cannot choose slice "pet-max" as it needs --pet: current options have no PET volume',
+      );
+    }
+    const ct = await read();
+    const pet = await readPcaInput(opts.pet, { axis: "z", slice: 0 });
+    if (!ct.volume || !pet.volume) {
+      throw new TypeError(
+        'Cannot choose slice "pet-max" as the input and --pet must both be volumes (NIfTI or DICOM series)',
+      );
+    }
+    first = await read(findHottestSlice(pet.volume, ct.volume, opts.axis ?? "z"));
+  } else {
+    first = await read(opts.slice);
+  }
+  const inputs: PcaInput[] = [first];
   if (opts.pet) inputs.push(await readPetBeside(opts.pet, inputs[0], { window: opts.petWindow }));
   const encoder = await createDinov3Encoder({
     weights: await resolveWeightsOption(opts.weights),
@@ -484,7 +507,11 @@ export function registerEncodeCommands(program: Command): void {
       parseAxis,
       "z" as SliceAxis,
     )
-    .option("--slice <n>", "slice index along --axis (default: the middle one)", nonNegativeInt)
+    .option(
+      "--slice <n>",
+      "slice index along --axis, or pet-max: the CT slice through the hottest PET voxel (default: the middle one)",
+      parseSliceOption,
+    )
     .option("--dataset <path>", "HDF5 dataset (default: volumes/raw, raw or data)")
     .option("--channel <n>", "channel of a multi-channel volume (4D NIfTI)", nonNegativeInt, 0)
     .option(

@@ -183,6 +183,26 @@ Deno.test("writePcaFigure() puts a CT slice and its PET, resliced, in two rows (
     assert.ok(px(10, petTop + 50) < 40, `PET background ${px(10, petTop + 50)}`);
     // The gap between the rows is white.
     assert.equal(px(20, 66), 255);
+    // --slice pet-max: the CT slice through the hottest PET voxel (PET k = 1 → world z = 2).
+    const hot = await writePcaFigure(`${dir}/ct.nii.gz`, {
+      weights: FIXTURE,
+      resolution: 64,
+      backend: "onnx",
+      out: `${dir}/hot.png`,
+      slice: "pet-max",
+      pet: `${dir}/pet.nii.gz`,
+    });
+    assert.equal(hot.rows[0].description, "NIfTI, z slice 2 of 6");
+    await assert.rejects(
+      writePcaFigure(`${dir}/ct.nii.gz`, {
+        weights: FIXTURE,
+        resolution: 64,
+        backend: "onnx",
+        out: `${dir}/x.png`,
+        slice: "pet-max",
+      }),
+      /"pet-max" as it needs --pet/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -468,6 +468,61 @@ export function resliceOnto(
 }
 
 /**
+ * The slice of `fixed` (the CT) across `axis` that passes through the
+ * hottest voxel of `moving` (the PET), found through both affines (or the
+ * shared extent without them), clamped to the CT's slices.
+ *
+ * @example The hottest PET voxel at world z = 6 lies on CT slice 6
+ * ```ts
+ * import { findHottestSlice } from "./pca_input.ts";
+ * import assert from "node:assert/strict";
+ * const identity = [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1];
+ * const ct = { kind: "volume" as const, data: new Float32Array(8 * 4 * 4), shape: [8, 4, 4] as const, spacingMm: [1, 1, 1] as const, affine: identity };
+ * const petData = new Float32Array(4 * 2 * 2);
+ * petData[3 * 4] = 9; // PET voxel k = 3 → world z = 6 (2 mm slices)
+ * const pet = { kind: "volume" as const, data: petData, shape: [4, 2, 2] as const, spacingMm: [2, 2, 2] as const, affine: [2, 0, 0, 0, 0, 2, 0, 0, 0, 0, 2, 0, 0, 0, 0, 1] };
+ * assert.equal(findHottestSlice(pet, ct, "z"), 6);
+ * ```
+ */
+export function findHottestSlice(moving: Volume, fixed: Volume, axis: SliceAxis): number {
+  const [md, mh, mw] = moving.shape;
+  let best = -Infinity;
+  let at = 0;
+  for (let n = 0; n < md * mh * mw; n++) {
+    const v = moving.data[n];
+    if (v > best) {
+      best = v;
+      at = n;
+    }
+  }
+  const i = at % mw;
+  const j = Math.floor(at / mw) % mh;
+  const k = Math.floor(at / (mw * mh));
+  const [D, H, W] = fixed.shape;
+  let voxel: [number, number, number];
+  if (fixed.affine && moving.affine) {
+    const m = moving.affine;
+    const world = [0, 1, 2].map((r) =>
+      m[r * 4] * i + m[r * 4 + 1] * j + m[r * 4 + 2] * k + m[r * 4 + 3]
+    );
+    const inv = invertAffine(fixed.affine);
+    const v = [0, 1, 2].map((r) =>
+      inv[r * 4] * world[0] + inv[r * 4 + 1] * world[1] + inv[r * 4 + 2] * world[2] + inv[r * 4 + 3]
+    );
+    voxel = [v[0], v[1], v[2]];
+  } else {
+    const scale = (
+      x: number,
+      from: number,
+      to: number,
+    ) => (from > 1 ? (x * (to - 1)) / (from - 1) : 0);
+    voxel = [scale(i, mw, W), scale(j, mh, H), scale(k, md, D)];
+  }
+  const [index, n] = axis === "z" ? [voxel[2], D] : axis === "y" ? [voxel[1], H] : [voxel[0], W];
+  return Math.min(n - 1, Math.max(0, Math.round(index)));
+}
+
+/**
  * Reads a second volume (PET) and reslices it onto the slice `primary`
  * shows (CT), as an image at the same size and aspect. Throws a
  * `TypeError` when `primary` is not a volume slice.
