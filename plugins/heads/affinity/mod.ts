@@ -438,7 +438,7 @@ export class AffinityHead implements Head<AffinityCase[], unknown, AffinityPredi
 }
 
 /** The `affinity` head plugin. */
-export const affinityHead: HeadPlugin & { readonly input: string } = {
+export const affinityHead: HeadPlugin = {
   kind: "head",
   name: "affinity",
   description:
