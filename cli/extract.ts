@@ -33,12 +33,14 @@ import {
   dataRootOption,
   encoderBackendOption,
   loadRegistry,
+  nonNegativeInt,
   pluginOption,
   positiveInt,
   say,
   warn,
 } from "./common.ts";
 import { type OpenedEncoder, openEncoder } from "./encoder.ts";
+import { createDecodePool, type DecodePool } from "./decode_pool.ts";
 import { createProgress } from "./progress.ts";
 
 /** Options of {@linkcode extractShard} (the flags of `medprobe extract`). */
@@ -67,6 +69,8 @@ export interface ExtractCliOptions {
   strict?: boolean;
   /** Samples per cache write (what a killed shard loses at most). */
   flushEvery: number;
+  /** Decode workers, as `eval --workers` (0: decode on the main thread). @default {2} */
+  workers?: number;
   /** Plugin modules. */
   plugin: string[];
   /** No progress output. */
@@ -129,10 +133,29 @@ export async function extractShard(
   const adapter = registry.get("adapter", protocol.adapter).create({ ...protocol.adapterOptions });
   const dataset = await spec.open(o.data);
   const samples = selectShard(evalSamples(spec, dataset, o.limit), shard);
+  // Where each sample sits in its split, for the decode workers (as eval decodes).
+  const where = new Map<string, [string, number]>();
+  for (const split of [...dataset.splits].reverse()) {
+    dataset.samples(split).forEach((s, i) => where.set(s.id, [split, i]));
+  }
   const { encoder } = await openEncoder(registry, o);
   const started = new Date().toISOString();
   let cache: FeatureCache | undefined;
+  let pool: DecodePool | undefined;
   try {
+    if ((o.workers ?? 2) > 0 && samples.length > 0) {
+      pool = await createDecodePool({
+        dataset: datasetId,
+        root: o.data,
+        plugins: o.plugin,
+        workers: o.workers ?? 2,
+        resize: typeof resolution === "number"
+          ? [resolution, resolution]
+          : Array.isArray(resolution)
+          ? [resolution[0], resolution[1]]
+          : undefined,
+      });
+    }
     cache = await FeatureCache.open(
       o.cache,
       cacheKeyFor({
@@ -172,6 +195,7 @@ export async function extractShard(
         signal,
         shardSize: o.flushEvery,
         batchSamples: o.batch,
+        load: pool ? (s) => pool!.load(...where.get(s.id)!) : undefined,
         onSampleError: (s, error) => {
           if (o.strict) return false;
           record.failed.push({ id: s.id, reason: (error as Error)?.message ?? String(error) });
@@ -194,6 +218,7 @@ export async function extractShard(
     }
     return record;
   } finally {
+    pool?.close();
     cache?.close();
     encoder.dispose();
   }
@@ -248,6 +273,7 @@ export function registerExtractCommand(program: Command): void {
       64,
     )
     .option("--strict", "stop at the first unreadable sample instead of recording it")
+    .option("--workers <n>", "decode workers (0: decode on the main thread)", nonNegativeInt, 2)
     .addOption(pluginOption())
     .option("--quiet", "no progress output")
     .option("--json", "print the shard's job record as JSON")
