@@ -68,6 +68,7 @@ import {
   StageTimer,
   writeResult,
 } from "../../../core/experiment.ts";
+import { expectSource } from "../../../core/fingerprint.ts";
 import type {
   Adapter,
   Dataset,
@@ -185,6 +186,13 @@ export async function extractSlideBags(
     const sample = samples[i];
     ctx.signal?.throwIfAborted();
     await cache.refresh();
+    try {
+      await expectSource(cache, sample); // the cache serves only features of this slide's content
+    } catch (e) {
+      if (ctx.strict) throw e;
+      failures.add(sample, "load", e);
+      continue;
+    }
     if (hasChunks(cache, sample.id)) {
       cached++;
       bar?.update(i + 1);
