@@ -436,6 +436,8 @@ Deno.test("writeReport() lays the tables out as the paper prints them", async ()
       ),
     );
     assert.doesNotMatch(md, /## (ct|mri)\/msd-task0[29]/, "no per-task tables");
+    // The per-task notes (and figures) come once, under the first MSD table, not under each metric's.
+    assert.equal(md.split("ct/msd-task09 · decoder3d: Dice is known at fewer").length - 1, 1);
     assert.match(md, /## MSD · decoder3d · HD95\n\nHD95 \(lower is better\) per task/);
 
     // Linear probe and k-NN side by side (Table 5).

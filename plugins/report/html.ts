@@ -62,7 +62,7 @@ td.best { font-weight: 700; background: #eef6ee; }
 figure { margin: .8rem 0 1.4rem; }
 figure svg { max-width: 100%; height: auto; }
 .radars { display: flex; flex-wrap: wrap; gap: 1.5rem; }
-.runs { overflow-x: auto; }
+.runs, .table-wrap { overflow-x: auto; }
 .runs table { font-size: .78rem; }
 code { font-size: .85em; }
 `;
@@ -125,20 +125,26 @@ export function renderHtmlReport(content: ReportContent): string {
     );
   }
   parts.push(`<p class="legend">${escapeHtml(d.legend)}</p>`);
+  // A summary table shown by several layouts (MSD: one per metric) gets its notes and figures once.
+  const shown = new Set<number>();
   content.layouts.forEach((t, i) => {
     const text = formatTableText(t, content.digits);
+    const sources = t.sources.filter((j) => !shown.has(j));
+    for (const j of sources) shown.add(j);
     parts.push(
       `<section id="table-${i + 1}">`,
       `<h2>${escapeHtml(t.title)}</h2>`,
       `<p class="meta">${escapeHtml(describeTable(t))}</p>`,
-      renderTable(text.header, text.rows, text.labelColumns, text.best, text),
+      `<div class="table-wrap">${
+        renderTable(text.header, text.rows, text.labelColumns, text.best, text)
+      }</div>`,
     );
-    for (const n of content.tableNotes.filter((n) => t.sources.includes(n.table))) {
+    for (const n of content.tableNotes.filter((n) => sources.includes(n.table))) {
       const prefix = t.sources.length > 1 ? `${formatTableTitle(content.tables[n.table])}: ` : "";
       parts.push(`<p class="meta">${escapeHtml(prefix + n.text)}</p>`);
     }
     content.figures.forEach((f, k) => {
-      if (f.kind === "resolution" && f.table !== undefined && t.sources.includes(f.table)) {
+      if (f.kind === "resolution" && f.table !== undefined && sources.includes(f.table)) {
         parts.push(renderFigure(f.svg, f.caption, `fig-${k + 1}`));
       }
     });

@@ -105,15 +105,19 @@ export function renderMarkdownReport(content: ReportContent): string {
   const out: string[] = [`# ${content.title}`, "", d.summary, ""];
   if (d.randomWarning) out.push(`> **Random weights.** ${d.randomWarning}`, "");
   out.push(d.legend, "");
+  // A summary table shown by several layouts (MSD: one per metric) gets its notes and figures once.
+  const shown = new Set<number>();
   for (const t of content.layouts) {
     out.push(`## ${t.title}`, "", describeTable(t), "", renderMarkdownTable(t, content.digits));
-    const notes = content.tableNotes.filter((n) => t.sources.includes(n.table));
+    const sources = t.sources.filter((i) => !shown.has(i));
+    for (const i of sources) shown.add(i);
+    const notes = content.tableNotes.filter((n) => sources.includes(n.table));
     for (const n of notes) {
       const prefix = t.sources.length > 1 ? `${formatTableTitle(content.tables[n.table])}: ` : "";
       out.push(`${prefix}${n.text}`, "");
     }
     const figures = content.figures.filter((f) =>
-      f.kind === "resolution" && f.table !== undefined && t.sources.includes(f.table)
+      f.kind === "resolution" && f.table !== undefined && sources.includes(f.table)
     );
     for (const f of figures) out.push(`![${f.title}](${f.file})`, "", `*${f.caption}*`, "");
   }
