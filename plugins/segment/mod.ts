@@ -22,6 +22,7 @@
  * @module
  */
 
+export { cremiBorderMask } from "./border_mask.ts";
 export { affinitiesFromLabels, balancedWeights, type BalanceOptions } from "./affinities.ts";
 export {
   agglomerate,

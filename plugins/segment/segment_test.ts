@@ -5,6 +5,7 @@ import { connectedComponents, toDenseLabels, toUint64Labels } from "./labels.ts"
 import { readAffinities, writeHdf5 } from "./io.ts";
 import { segmentAffinities, sweepScores } from "./segment.ts";
 import { watershed } from "./watershed.ts";
+import { cremiBorderMask } from "./border_mask.ts";
 import { makeEmPhantom } from "../modalities/em/_phantom.ts";
 import { createMulberry32 } from "../../core/random.ts";
 import { FormatError } from "../../core/errors.ts";
@@ -283,4 +284,19 @@ Deno.test("agglomerate() equals the brute-force definition (mean and histogram q
     assert.ok(levels[0].segments > levels[2].segments, `${name} merges more at higher thresholds`);
   }
   assert.ok(compared >= 7, `only ${compared} of 9 levels were free of ties`);
+});
+
+Deno.test("cremiBorderMask() masks pixels within maxDist of an in-section label change (cremi_python)", () => {
+  // one section, 5 × 6: left object 1 (x < 3), right object 2
+  const gt = new Uint32Array(30).map((_, i) => (i % 6 < 3 ? 1 : 2));
+  const masked = cremiBorderMask(gt, [1, 5, 6], 1);
+  // border pixels at x = 2 and 3; distance ≤ 1 adds x = 1 and 4
+  for (let i = 0; i < 30; i++) {
+    const x = i % 6;
+    assert.equal(masked[i], x === 0 ? 1 : x === 5 ? 2 : 0, `pixel ${i}`);
+  }
+  assert.deepEqual(cremiBorderMask(gt, [1, 5, 6], 0), gt);
+  // z changes are not borders
+  const two = Uint32Array.of(1, 1, 2, 2);
+  assert.deepEqual([...cremiBorderMask(two, [2, 1, 2], 0.5)], [1, 1, 2, 2]);
 });

@@ -139,12 +139,15 @@ Deno.test("affinity task end to end on a tiny synthetic CREMI: train â†’ sweep â
         "write-segmentation": false,
         "montage-sections": 0,
         "selection-sections": 3,
+        "border-threshold": 8,
       },
     });
     assert.equal(again.data.cacheHits, 2);
     const selection =
       (again.protocol.postprocessing as { thresholdSelection: string }).thresholdSelection;
     assert.match(selection, /last 3 train sections/);
+    assert.equal(again.protocol.borderThresholdNm, 8);
+    assert.ok(Number.isFinite(again.metrics.macro["voi-sum"].value));
     assert.ok(!("montage/cremi-A:8-10" in again.artifacts!));
   } finally {
     await Deno.remove(dir, { recursive: true });
