@@ -36,7 +36,12 @@ import type {
   TaskPlugin,
 } from "./plugin.ts";
 import { checkTaskFit, pluginsFitting } from "./registry.ts";
-import { type FailedSample, formatResultRecord, type ResultRecord, type StageTiming } from "./result.ts";
+import {
+  type FailedSample,
+  formatResultRecord,
+  type ResultRecord,
+  type StageTiming,
+} from "./result.ts";
 import { createMulberry32, shuffle } from "./random.ts";
 import { concatAxis, type HostTensor } from "./tensor.ts";
 
@@ -185,9 +190,24 @@ export function resolveTask(
       help: "eval",
     });
   }
-  const adapterOptions = { ...p.adapterOptions, ...request.adapterOptions };
+  const adapterOptions: Record<string, unknown> = {
+    ...p.adapterOptions,
+    ...request.adapterOptions,
+  };
   const feature = request.feature ?? p.feature;
-  const kinds = registry.get("adapter", adapter).create(adapterOptions).featureKinds;
+  const adapterPlugin = registry.get("adapter", adapter);
+  let kinds = adapterPlugin.create(adapterOptions).featureKinds;
+  if (!kinds.includes(feature) && adapterOptions.feature === undefined) {
+    // Adapters that compute a feature on request (intermediate blocks:
+    // last4, layer:N) take it as their `feature` option.
+    try {
+      const asked = adapterPlugin.create({ ...adapterOptions, feature }).featureKinds;
+      if (asked.includes(feature)) {
+        adapterOptions.feature = feature;
+        kinds = asked;
+      }
+    } catch { /* this adapter takes no feature option */ }
+  }
   if (!kinds.includes(feature)) {
     throw new UsageError(
       `Cannot use feature "${feature}" as adapter "${adapter}" produces ${
@@ -281,7 +301,11 @@ export function datasetFit(
 ): { task: string; problem: string; adapters: string[]; heads: string[]; metrics: string[] } {
   const { spec } = findDataset(registry, id);
   const task = registry.get("task", spec.task);
-  return { task: task.name, problem: spec.problem, ...pluginsFitting(registry, task, spec.problem) };
+  return {
+    task: task.name,
+    problem: spec.problem,
+    ...pluginsFitting(registry, task, spec.problem),
+  };
 }
 
 // ------------------------------------------------------ timing, failures --
@@ -299,7 +323,10 @@ export class StageTimer {
       return await fn();
     } finally {
       const s = (performance.now() - t0) / 1000;
-      this.timings[name] = { ...this.timings[name], seconds: (this.timings[name]?.seconds ?? 0) + s };
+      this.timings[name] = {
+        ...this.timings[name],
+        seconds: (this.timings[name]?.seconds ?? 0) + s,
+      };
     }
   }
 
@@ -626,7 +653,10 @@ export function patientSplit(
     );
   }
   shuffle(subjects, createMulberry32(seed));
-  const nTest = Math.min(subjects.length - 1, Math.max(1, Math.round(subjects.length * testFraction)));
+  const nTest = Math.min(
+    subjects.length - 1,
+    Math.max(1, Math.round(subjects.length * testFraction)),
+  );
   const test = subjects.slice(0, nTest).flatMap((s) => bySubject.get(s)!).sort();
   const train = subjects.slice(nTest).flatMap((s) => bySubject.get(s)!).sort();
   return { train, test };
@@ -706,7 +736,9 @@ export async function writeResult(
 }
 
 /** The record's `environment`: runtime facts plus the caller's extra fields. */
-export function environmentOf(extra: Readonly<Record<string, unknown>> = {}): Record<string, unknown> {
+export function environmentOf(
+  extra: Readonly<Record<string, unknown>> = {},
+): Record<string, unknown> {
   return {
     deno: Deno.version.deno,
     v8: Deno.version.v8,

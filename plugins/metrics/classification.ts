@@ -47,6 +47,7 @@
  * @module
  */
 
+import { youdenThresholds } from "../../core/stats.ts";
 import type { MetricPlugin, TaskType } from "../../core/plugin.ts";
 import { formatShape } from "../../core/tensor.ts";
 import type { MatrixInput } from "./types.ts";
@@ -482,39 +483,7 @@ export function computeYoudenThresholds(
       "Cannot compute youden-thresholds as the problem must be binary or multi-label: current targets are class indices",
     );
   }
-  const thresholds = new Float64Array(cols.k).fill(THRESHOLD);
-  const j = new Float64Array(cols.k).fill(NaN);
-  for (let c = 0; c < cols.k; c++) {
-    const order = Array.from({ length: cols.n }, (_, i) => i).sort((a, b) =>
-      cols.scores[b * cols.k + c] - cols.scores[a * cols.k + c]
-    );
-    let p = 0;
-    for (let i = 0; i < cols.n; i++) p += cols.truth[i * cols.k + c];
-    const neg = cols.n - p;
-    if (p === 0 || neg === 0) continue;
-    let tp = 0, fp = 0, best = 0, bestAt = -1;
-    for (let r = 0; r < cols.n; r++) {
-      const i = order[r];
-      if (cols.truth[i * cols.k + c]) tp++;
-      else fp++;
-      const next = r + 1 < cols.n ? cols.scores[order[r + 1] * cols.k + c] : -Infinity;
-      if (next === cols.scores[i * cols.k + c]) continue; // tied scores form one point
-      const value = tp / p - fp / neg;
-      if (value > best) {
-        best = value;
-        bestAt = r;
-      }
-    }
-    j[c] = best;
-    if (bestAt < 0) {
-      thresholds[c] = Infinity;
-    } else {
-      const lowest = cols.scores[order[bestAt] * cols.k + c];
-      const below = bestAt + 1 < cols.n ? cols.scores[order[bestAt + 1] * cols.k + c] : -Infinity;
-      thresholds[c] = below === -Infinity ? -Infinity : (lowest + below) / 2;
-    }
-  }
-  return { thresholds, j };
+  return youdenThresholds(cols.scores, cols.truth, cols.n, cols.k, THRESHOLD);
 }
 
 /** How a threshold metric's decision threshold was set, for {@linkcode thresholdDefinition}. */

@@ -33,6 +33,7 @@ import {
   environmentOf,
   extractSplits,
   FailureLog,
+  patientSplit,
   skippedAtOpen,
   StageTimer,
   writeResult,
@@ -46,7 +47,7 @@ import type {
 } from "../../../core/plugin.ts";
 import type { MetricValue, ResultRecord } from "../../../core/result.ts";
 import { RESULT_SCHEMA } from "../../../core/result.ts";
-import { finiteOrNull, macroOf } from "../../../core/stats.ts";
+import { finiteOrNull, macroOf, youdenThresholds } from "../../../core/stats.ts";
 import type { HostTensor } from "../../../core/tensor.ts";
 
 function targetsOf(samples: readonly Sample[], problem: TaskType, numLabels: number): HostTensor {
@@ -113,6 +114,22 @@ export async function runClassification(ctx: TaskContext): Promise<ResultRecord>
     const all = dataset.samples(split);
     splits.set(split, ctx.limit ? all.slice(0, ctx.limit) : [...all]);
   }
+  const rule = (ctx.taskOptions.threshold as string | undefined) ?? "fixed";
+  if (rule === "youden" && dataset.problem === "multiclass") {
+    throw new RangeError(
+      `Cannot choose thresholds by Youden's J on "${ctx.datasetId}" as it is multi-class (the prediction is the argmax): use --threshold fixed`,
+    );
+  }
+  const valSplit = rule === "youden"
+    ? dataset.splits.find((s) =>
+      ["val", "valid", "validation"].includes(s) && s !== protocol.trainSplit &&
+      s !== protocol.testSplit
+    )
+    : undefined;
+  if (valSplit) {
+    const all = dataset.samples(valSplit);
+    splits.set(valSplit, ctx.limit ? all.slice(0, ctx.limit) : [...all]);
+  }
 
   // 2. Extract features into the cache (resumable), recording failed samples.
   const { cache, ok, cached } = await extractSplits({
@@ -124,9 +141,24 @@ export async function runClassification(ctx: TaskContext): Promise<ResultRecord>
     timer,
   });
   try {
-    // 3. Stack features and targets.
-    const train = ok.get(protocol.trainSplit)!;
+    // 3. Stack features and targets. Youden thresholds need a validation
+    // set: the dataset's own, else 20 % of the training patients held out.
+    let train = ok.get(protocol.trainSplit)!;
     const test = ok.get(protocol.testSplit)!;
+    let val: Sample[] = [];
+    let valSource = "";
+    if (rule === "youden") {
+      if (valSplit) {
+        val = ok.get(valSplit)!;
+        valSource = `split "${valSplit}"`;
+      } else {
+        const held = new Set(patientSplit(train, 0.2, ctx.seed).test);
+        val = train.filter((s) => held.has(s.id));
+        train = train.filter((s) => !held.has(s.id));
+        valSource =
+          `20 % of the training patients held out (seed ${ctx.seed}); the head trains on the other 80 %`;
+      }
+    }
     for (const [name, list] of [["train", train], ["test", test]] as const) {
       if (list.length === 0) {
         const reasons = [...new Set(failures.failed.map((f) => f.reason))].slice(0, 3);
@@ -150,6 +182,7 @@ export async function runClassification(ctx: TaskContext): Promise<ResultRecord>
       ...(dataset.problem === "multiclass" ? { task: "multiclass", numClasses: k } : {}),
     });
     let scores: HostTensor;
+    let thresholds: Float64Array | undefined;
     let losses: number[] = [];
     let headBytes: Uint8Array | undefined;
     try {
@@ -168,6 +201,13 @@ export async function runClassification(ctx: TaskContext): Promise<ResultRecord>
       timer.count("fit", fit.losses.length, "epochs");
       scores = await timer.time("predict", () => head.predict(xTest)) as HostTensor;
       timer.count("predict", test.length, "samples");
+      if (rule === "youden" && val.length > 0) {
+        const valScores = await head.predict(
+          await cache.stack(val.map((s) => s.id), ctx.feature),
+        ) as HostTensor;
+        const yVal = targetsOf(val, dataset.problem, k);
+        thresholds = youdenThresholds(valScores.data, yVal.data, val.length, k).thresholds;
+      }
       try {
         headBytes = head.save();
       } catch { /* heads without state (k-NN on a device) may not save */ }
@@ -183,20 +223,25 @@ export async function runClassification(ctx: TaskContext): Promise<ResultRecord>
     const perLabel: Record<string, Record<string, number | null>> = {};
     const definitions: Record<string, string> = {};
     for (const l of dataset.labels) perLabel[l] = {};
+    const metricOptions = thresholds ? { threshold: Array.from(thresholds) } : undefined;
     await timer.time("metrics", () => {
       for (const m of metricPlugins) {
         if (m.definition) definitions[m.name] = m.definition;
-        const values = m.compute(scores, target);
+        const values = m.compute(scores, target, metricOptions);
         const { value, validCount } = macroOf(values);
         let ci: MetricValue["ci"] = null;
         if (ctx.bootstrap > 0) {
           const interval = bootstrapCi(
-            (p, t) => macroOf(m.compute(p, t)).value,
+            (p, t) => macroOf(m.compute(p, t, metricOptions)).value,
             scores,
             target,
             // Stratify by class for binary and multi-class; a multi-label row
             // pattern is nearly unique per sample, so resample plainly there.
-            { samples: ctx.bootstrap, seed: ctx.seed, stratified: dataset.problem !== "multilabel" },
+            {
+              samples: ctx.bootstrap,
+              seed: ctx.seed,
+              stratified: dataset.problem !== "multilabel",
+            },
           );
           ci = {
             low: finiteOrNull(interval.low),
@@ -237,6 +282,22 @@ export async function runClassification(ctx: TaskContext): Promise<ResultRecord>
           : "none",
         metrics: [...ctx.metrics],
         ...(Object.keys(definitions).length ? { metricsDefinition: definitions } : {}),
+        threshold: thresholds
+          ? {
+            rule: "youden",
+            definition:
+              `per label, the score threshold maximising Youden's J (TPR − FPR) on the validation set (${valSource}); a label is positive when its score is greater`,
+            validation: val.length,
+            perLabel: Object.fromEntries(
+              dataset.labels.map((l, i) => [l, finiteOrNull(thresholds![i])]),
+            ),
+          }
+          : {
+            rule: "fixed",
+            definition: dataset.problem === "multiclass"
+              ? "the predicted class is the argmax of the scores"
+              : "a label is positive when its score (sigmoid probability) is greater than 0.5",
+          },
         limit: ctx.limit ?? null,
       },
       encoder: {
@@ -253,7 +314,11 @@ export async function runClassification(ctx: TaskContext): Promise<ResultRecord>
       },
       data: {
         root: ctx.root,
-        counts: { [protocol.trainSplit]: train.length, [protocol.testSplit]: test.length },
+        counts: {
+          [protocol.trainSplit]: train.length,
+          [protocol.testSplit]: test.length,
+          ...(val.length ? { validation: val.length } : {}),
+        },
         failed: failures.failed,
         cache: ctx.cacheDir,
         cacheHits: cached,
@@ -295,7 +360,14 @@ export const classificationTask: TaskPlugin = {
   version: "0.2.0",
   input: "vectors",
   problems: ["binary", "multilabel", "multiclass"],
-  options: [],
+  options: [{
+    name: "threshold",
+    description:
+      "decision threshold of accuracy, precision, recall, F1: fixed (0.5) or youden (per label, Youden's J on the validation split, else on 20 % of the training patients)",
+    type: "string",
+    choices: ["fixed", "youden"],
+    default: "fixed",
+  }],
   validateProtocol: validateClassificationProtocol,
   run: runClassification,
 };

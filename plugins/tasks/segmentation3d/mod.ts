@@ -38,6 +38,7 @@ import {
   cacheChunks,
   environmentOf,
   FailureLog,
+  type Fold,
   hasChunks,
   openRunCache,
   patientFolds,
@@ -96,7 +97,10 @@ export function assembleF16Slabs(
   let z0 = 0;
   for (const raw of chunks) {
     const depth = raw.shape[1];
-    if (raw.dtype !== "F16" || raw.shape.length !== 4 || raw.shape[0] !== c || raw.shape[2] !== h || raw.shape[3] !== w) {
+    if (
+      raw.dtype !== "F16" || raw.shape.length !== 4 || raw.shape[0] !== c || raw.shape[2] !== h ||
+      raw.shape[3] !== w
+    ) {
       throw new TypeError(
         `Cannot read cached features of "${id}" as slab ${z0} must be F16 [${
           [c, depth, h, w].join(", ")
@@ -123,14 +127,12 @@ export async function readCachedVolume(
 
 function affineRows(c: CaseInfo): number[][] {
   const a = c.affine;
-  return a && a.length === 16
-    ? [a.slice(0, 4), a.slice(4, 8), a.slice(8, 12), a.slice(12, 16)]
-    : [
-      [c.spacingMm[2], 0, 0, 0],
-      [0, c.spacingMm[1], 0, 0],
-      [0, 0, c.spacingMm[0], 0],
-      [0, 0, 0, 1],
-    ];
+  return a && a.length === 16 ? [a.slice(0, 4), a.slice(4, 8), a.slice(8, 12), a.slice(12, 16)] : [
+    [c.spacingMm[2], 0, 0, 0],
+    [0, c.spacingMm[1], 0, 0],
+    [0, 0, c.spacingMm[0], 0],
+    [0, 0, 0, 1],
+  ];
 }
 
 /** Runs the segmentation protocol (see the module doc). */
@@ -152,9 +154,20 @@ export async function runSegmentation3d(ctx: TaskContext): Promise<ResultRecord>
     );
   }
   const k = (ctx.taskOptions.folds as number | undefined) ?? protocol.folds ?? 5;
-  const folds = patientFolds(samples, k, seed);
+  // A dataset with a published split (AutoPET: nnU-Net's autoPET-II folds)
+  // gives its own folds; otherwise seeded patient-level folds.
+  const own = dataset as { folds?: (k: number) => Fold[]; splitSource?: string };
+  const folds = own.folds && !ctx.limit ? own.folds(k) : patientFolds(samples, k, seed);
+  const splitSource = own.folds && !ctx.limit
+    ? own.splitSource ?? "the dataset's own folds"
+    : `seeded patient-level ${k}-fold split (seed ${seed})`;
   const runFolds = Array.from(
-    { length: Math.min(k, (ctx.taskOptions.runFolds as number | undefined) ?? protocol.runFolds ?? k) },
+    {
+      length: Math.min(
+        k,
+        (ctx.taskOptions.runFolds as number | undefined) ?? protocol.runFolds ?? k,
+      ),
+    },
     (_, i) => i,
   );
   const writeMasks = (ctx.taskOptions.writeMasks as boolean | undefined) ?? true;
@@ -298,7 +311,9 @@ export async function runSegmentation3d(ctx: TaskContext): Promise<ResultRecord>
         pbar?.stop();
         const metrics: Record<string, MetricValue> = {};
         metricPlugins.forEach((m, mi) => {
-          const rows = foldScores.map((s) => Array.from(s[mi], (v) => Number.isFinite(v) ? v : NaN));
+          const rows = foldScores.map((s) =>
+            Array.from(s[mi], (v) => Number.isFinite(v) ? v : NaN)
+          );
           const perClass = reduceScores(rows, "mean_batch");
           const overall = reduceScores(rows, "mean");
           // A mean over no defined value is "undefined" (null), not MONAI's 0.
@@ -366,7 +381,12 @@ export async function runSegmentation3d(ctx: TaskContext): Promise<ResultRecord>
       },
       encoder: { ...encoder.info, ...ctx.encoderMeta, preprocess: encoder.preprocess },
       adapter: { name: ctx.adapter, settings: { ...adapter.settings, batchSize: ctx.batchSize } },
-      head: { name: ctx.head, hyperparameters, losses: Object.values(losses).flat(), lossesByFold: losses },
+      head: {
+        name: ctx.head,
+        hyperparameters,
+        losses: Object.values(losses).flat(),
+        lossesByFold: losses,
+      },
       data: {
         root: ctx.root,
         counts: {
@@ -377,6 +397,7 @@ export async function runSegmentation3d(ctx: TaskContext): Promise<ResultRecord>
         failed: failures.failed,
         cache: cache.dir,
         cacheHits: hits,
+        splitSource,
       },
       timings: timer.finish(),
       metrics: { macro, perLabel },
