@@ -38,13 +38,14 @@
  */
 
 import { FormatError } from "../../../core/errors.ts";
-import { imagesToBatch } from "../../../core/image.ts";
+import { imagesToBatch, targetSize } from "../../../core/image.ts";
 import type {
   Adapter,
   AdapterContext,
   AdapterPlugin,
   FeatureRecord,
   Image2D,
+  PreprocessSpec,
   SampleData,
 } from "../../../core/plugin.ts";
 import type { HostTensor } from "../../../core/tensor.ts";
@@ -240,6 +241,48 @@ export function resolveTileBagOptions(
   return o;
 }
 
+/**
+ * RGB tiles (`side`² × 3, uint8) → one normalised NCHW batch
+ * `[B, 3, H, W]`, the same values as `imagesToBatch` from core/image.ts;
+ * when the tiles already have the encoder's size, without its resize pass
+ * (a plain `(x / 255 − mean) / std`, several times faster).
+ */
+export function tilesToBatch(
+  tiles: readonly Uint8Array[],
+  side: number,
+  resolution: AdapterContext["resolution"],
+  spec: PreprocessSpec,
+): HostTensor {
+  const [h, w] = targetSize(resolution, side, side, spec.sizeMultiple);
+  if (h !== side || w !== side) {
+    const images: Image2D[] = tiles.map((data) => ({
+      kind: "image",
+      data,
+      width: side,
+      height: side,
+      channels: 3,
+      intensity: "dtype",
+    }));
+    return imagesToBatch(images, resolution, spec);
+  }
+  const plane = side * side;
+  const out = new Float32Array(tiles.length * 3 * plane);
+  const f = Math.fround;
+  const lut = [0, 1, 2].map((c) => {
+    const t = new Float32Array(256);
+    for (let v = 0; v < 256; v++) t[v] = (f(v / 255) - spec.mean[c]) / spec.std[c];
+    return t;
+  });
+  tiles.forEach((rgb, b) => {
+    for (let c = 0; c < 3; c++) {
+      const o = (b * 3 + c) * plane;
+      const t = lut[c];
+      for (let i = 0; i < plane; i++) out[o + i] = t[rgb[i * 3 + c]];
+    }
+  });
+  return { data: out, shape: [tiles.length, 3, side, side] };
+}
+
 /** Joins the chunks of one slide (in index order) into the record `extract` returns. */
 export function assembleBag(chunks: readonly FeatureRecord[]): FeatureRecord {
   if (chunks.length === 0) {
@@ -365,15 +408,12 @@ export function createTileBagAdapter(options: Record<string, unknown> = {}): Til
         while (queue.length < o.prefetchBatches && requested < indices.length) {
           queue.push(readBatch());
         }
-        const images: Image2D[] = batch.map((t) => ({
-          kind: "image",
-          data: t.rgb,
-          width: p.grid.tileSize,
-          height: p.grid.tileSize,
-          channels: 3,
-          intensity: "dtype",
-        }));
-        const pixels = imagesToBatch(images, ctx.resolution, spec); // [B, 3, H, W]
+        const pixels = tilesToBatch(
+          batch.map((t) => t.rgb),
+          p.grid.tileSize,
+          ctx.resolution,
+          spec,
+        ); // [B, 3, H, W]
         t0 = performance.now();
         const enc = await ctx.encoder.encode(pixels);
         stats.encodeSeconds += (performance.now() - t0) / 1000;

@@ -21,7 +21,7 @@
 
 import { FormatError } from "../../../core/errors.ts";
 import { openSlide, type Slide } from "../../formats/tiff/slide.ts";
-import { type JpegStream, openJpegStream } from "../../formats/jpeg_stream/mod.ts";
+import { decodeJpegBytes, type JpegStream, openJpegStream } from "../../formats/jpeg_stream/mod.ts";
 import type { RgbImage } from "./tissue.ts";
 import type { TileGrid } from "./tiling.ts";
 
@@ -169,18 +169,44 @@ function tiffReader(path: string, slide: Slide): WsiReader {
     async *readTiles(grid: TileGrid, indices?: readonly number[]) {
       const lv = slide.levels[grid.level];
       const list = indices ?? Array.from({ length: grid.count }, (_, i) => i);
+      // Grid tiles rarely align with file tiles: keep the decoded file tiles
+      // of about two rows of grid tiles (least recently used out), so each
+      // file tile is decoded about once.
+      const limit = Math.max(
+        16,
+        2 * (lv.tilesAcross + 1) * Math.ceil(grid.readSize / lv.tileHeight + 1),
+      );
+      const cache = new Map<number, Uint8Array>();
+      const fileTile = async (col: number, row: number): Promise<Uint8Array> => {
+        const key = row * lv.tilesAcross + col;
+        let t = cache.get(key);
+        if (t) {
+          cache.delete(key);
+        } else {
+          t = await slide.readTile(grid.level, col, row);
+          if (cache.size >= limit) cache.delete(cache.keys().next().value!);
+        }
+        cache.set(key, t);
+        return t;
+      };
+      const side = Math.min(grid.readSize, lv.width, lv.height);
+      const tw = lv.tileWidth, th = lv.tileHeight;
       for (const i of list) {
-        const x = Math.min(lv.width - grid.readSize, Math.round(grid.x[i] / lv.downsample));
-        const y = Math.min(lv.height - grid.readSize, Math.round(grid.y[i] / lv.downsample));
-        let region;
+        const x = Math.max(0, Math.min(lv.width - side, Math.round(grid.x[i] / lv.downsample)));
+        const y = Math.max(0, Math.min(lv.height - side, Math.round(grid.y[i] / lv.downsample)));
+        const out = new Uint8Array(side * side * 3);
         try {
-          region = await slide.readRegion({
-            level: grid.level,
-            x: Math.max(0, x),
-            y: Math.max(0, y),
-            width: Math.min(grid.readSize, lv.width),
-            height: Math.min(grid.readSize, lv.height),
-          });
+          for (let row = Math.floor(y / th); row <= Math.floor((y + side - 1) / th); row++) {
+            for (let col = Math.floor(x / tw); col <= Math.floor((x + side - 1) / tw); col++) {
+              const tile = await fileTile(col, row);
+              const x0 = Math.max(x, col * tw), x1 = Math.min(x + side, (col + 1) * tw);
+              const y0 = Math.max(y, row * th), y1 = Math.min(y + side, (row + 1) * th);
+              for (let yy = y0; yy < y1; yy++) {
+                const src = ((yy - row * th) * tw + (x0 - col * tw)) * 3;
+                out.set(tile.subarray(src, src + (x1 - x0) * 3), ((yy - y) * side + (x0 - x)) * 3);
+              }
+            }
+          }
         } catch (cause) {
           if (cause instanceof FormatError) {
             throw new FormatError(
@@ -190,7 +216,7 @@ function tiffReader(path: string, slide: Slide): WsiReader {
           }
           throw cause;
         }
-        yield { index: i, rgb: resizeTile(region.data, grid.readSize, grid.tileSize) };
+        yield { index: i, rgb: resizeTile(out, side, grid.tileSize) };
       }
     },
     close: () => slide.close(),
@@ -205,7 +231,18 @@ function tiffReader(path: string, slide: Slide): WsiReader {
  */
 export async function openWsi(path: string, options: { mpp?: number } = {}): Promise<WsiReader> {
   const lower = path.toLowerCase();
-  if (/\.(tiff?|svs)$/.test(lower)) return tiffReader(path, await openSlide(path));
+  if (/\.(tiff?|svs)$/.test(lower)) {
+    // JPEG tiles through the streaming decoder: same samples, 2-5x faster.
+    return tiffReader(
+      path,
+      await openSlide(path, {
+        decodeJpeg: (bytes, p, o) => {
+          const d = decodeJpegBytes(bytes, p, { colorTransform: o.colorTransform });
+          return { info: { width: d.width, height: d.height }, data: d.data, channels: d.channels };
+        },
+      }),
+    );
+  }
   if (/\.jpe?g$/.test(lower)) {
     return jpegReader(path, await openJpegStream(path), options.mpp);
   }

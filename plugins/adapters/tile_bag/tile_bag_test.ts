@@ -221,11 +221,6 @@ Deno.test("thumbnails: tissue contour and tiles, and an attention heatmap, as PN
   await Promise.resolve();
 });
 
-Deno.test({
-  name: "cleanup",
-  fn: async () => await Deno.remove(dir, { recursive: true }),
-});
-
 Deno.test("a single large JPEG slide: streamed tiles equal crops of the whole decoded image", async () => {
   const { renderSyntheticSlide } = await import("../../modalities/wsi/_synth.ts");
   const { writeJpegStream } = await import("../../formats/jpeg_stream/mod.ts");
@@ -265,4 +260,49 @@ Deno.test("a single large JPEG slide: streamed tiles equal crops of the whole de
   } finally {
     await Deno.remove(path);
   }
+});
+
+Deno.test("tilesToBatch() equals core's imagesToBatch, with and without a resize", async () => {
+  const { tilesToBatch } = await import("./mod.ts");
+  const { imagesToBatch, IMAGENET_PREPROCESS } = await import("../../../core/image.ts");
+  const tiles = [0, 1].map((k) =>
+    Uint8Array.from({ length: 32 * 32 * 3 }, (_, i) => (i * 37 + k * 11) % 256)
+  );
+  const images = tiles.map((data) => ({
+    kind: "image" as const,
+    data,
+    width: 32,
+    height: 32,
+    channels: 3,
+  }));
+  for (const res of [32, 16]) {
+    const fast = tilesToBatch(tiles, 32, res, IMAGENET_PREPROCESS);
+    const ref = imagesToBatch(images, res, IMAGENET_PREPROCESS);
+    assert.deepEqual(fast.shape, ref.shape);
+    assert.deepEqual(fast.data, ref.data);
+  }
+});
+
+Deno.test("TIFF tiles decoded by the streaming JPEG decoder equal the slide reader's own decoding", async () => {
+  const { openSlide } = await import("../../formats/tiff/slide.ts");
+  const adapter = createTileBagAdapter(options);
+  const p = await adapter.plan({ kind: "slide", path: slidePath });
+  const slide = await openSlide(slidePath);
+  const picks = [0, Math.floor(p.grid.count / 2), p.grid.count - 1];
+  for await (const t of p.reader.readTiles(p.grid, picks)) {
+    const ref = await slide.readRegion({
+      x: p.grid.x[t.index],
+      y: p.grid.y[t.index],
+      width: 64,
+      height: 64,
+    });
+    assert.deepEqual(t.rgb, ref.data);
+  }
+  slide.close();
+  p.reader.close();
+});
+
+Deno.test({
+  name: "cleanup",
+  fn: async () => await Deno.remove(dir, { recursive: true }),
 });

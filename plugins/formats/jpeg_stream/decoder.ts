@@ -67,6 +67,8 @@ export interface JpegStream {
   readonly mcuColumns: number;
   /** Decodes the image top to bottom, one MCU row per band. Restarts from the top on every call. */
   bands(options?: JpegBandOptions): AsyncGenerator<JpegBand>;
+  /** {@linkcode JpegStream.bands} as a synchronous generator. */
+  bandsSync(options?: JpegBandOptions): Generator<JpegBand>;
   /** Closes the file. */
   close(): void;
 }
@@ -186,15 +188,39 @@ function buildHuffman(counts: Uint8Array, values: Uint8Array): Huffman {
 }
 
 /** Reads a file forward in pieces with synchronous refills (the decoder's inner loop is synchronous). */
+/** Where the reader's bytes come from: a file, or bytes in memory. */
+interface SyncSource {
+  readSync(buf: Uint8Array): number | null;
+  seekSync(offset: number, whence: Deno.SeekMode): number;
+}
+
+function bytesSource(bytes: Uint8Array): SyncSource {
+  let at = 0;
+  return {
+    readSync(buf: Uint8Array): number | null {
+      if (at >= bytes.length) return null;
+      const n = Math.min(buf.length, bytes.length - at);
+      buf.set(bytes.subarray(at, at + n));
+      at += n;
+      return n;
+    },
+    seekSync(offset: number): number {
+      at = offset;
+      return at;
+    },
+  };
+}
+
 class Reader {
-  readonly #file: Deno.FsFile;
-  readonly #buf = new Uint8Array(1 << 20);
+  readonly #file: SyncSource;
+  readonly #buf: Uint8Array;
   #start = 0; // file offset of #buf[0]
   #pos = 0;
   #end = 0;
   #eof = false;
-  constructor(file: Deno.FsFile) {
+  constructor(file: SyncSource, bufferSize = 1 << 20) {
     this.#file = file;
+    this.#buf = new Uint8Array(bufferSize);
   }
   get offset(): number {
     return this.#start + this.#pos;
@@ -530,7 +556,13 @@ export async function openJpegStream(path: string): Promise<JpegStream> {
   }
 }
 
-function createStream(path: string, file: Deno.FsFile, reader: Reader, h: Header): JpegStream {
+function createStream(
+  path: string,
+  file: { close(): void },
+  reader: Reader,
+  h: Header,
+  colorTransform?: boolean,
+): JpegStream {
   const comps = h.components;
   const hmax = Math.max(...comps.map((c) => c.h));
   const vmax = Math.max(...comps.map((c) => c.v));
@@ -543,9 +575,9 @@ function createStream(path: string, file: Deno.FsFile, reader: Reader, h: Header
     c.height = Math.ceil((h.height * c.v) / vmax);
   }
   const channels = comps.length === 1 ? 1 : 3;
-  const ycc = channels === 3 && h.adobeTransform !== 0;
+  const ycc = channels === 3 && (colorTransform ?? h.adobeTransform !== 0);
 
-  async function* bands(options: JpegBandOptions = {}): AsyncGenerator<JpegBand> {
+  function* bandsSync(options: JpegBandOptions = {}): Generator<JpegBand> {
     const scale = options.scale ?? 1;
     reader.rewind();
     readHeader(reader, path);
@@ -776,11 +808,16 @@ function createStream(path: string, file: Deno.FsFile, reader: Reader, h: Header
     if (pending) yield emit(pending.y, pending.rows, pending.prevLast, undefined);
   }
 
+  async function* bands(options: JpegBandOptions = {}): AsyncGenerator<JpegBand> {
+    for (const band of bandsSync(options)) yield band;
+  }
+
   return {
     path,
     width: h.width,
     height: h.height,
     channels,
+    bandsSync,
     mcuWidth,
     mcuHeight,
     mcuRows,
@@ -788,4 +825,37 @@ function createStream(path: string, file: Deno.FsFile, reader: Reader, h: Header
     bands,
     close: () => file.close(),
   };
+}
+
+/** A whole decoded image. */
+export interface DecodedImage {
+  /** Width. */
+  width: number;
+  /** Height. */
+  height: number;
+  /** 1 or 3. */
+  channels: number;
+  /** Samples, row-major, interleaved. */
+  data: Uint8Array;
+}
+
+/**
+ * Decodes a JPEG held in memory (e.g. a whole-slide TIFF tile, its tables
+ * spliced in) with the streaming decoder's arithmetic. `colorTransform`
+ * forces YCbCr → RGB on (`true`) or off (`false`, TIFF Photometric RGB);
+ * by default the Adobe marker decides (YCbCr without one).
+ */
+export function decodeJpegBytes(
+  bytes: Uint8Array,
+  path: string,
+  options: { colorTransform?: boolean } = {},
+): DecodedImage {
+  const reader = new Reader(bytesSource(bytes), Math.min(1 << 20, Math.max(64, bytes.length)));
+  const header = readHeader(reader, path);
+  const stream = createStream(path, { close() {} }, reader, header, options.colorTransform);
+  const data = new Uint8Array(stream.width * stream.height * stream.channels);
+  for (const band of stream.bandsSync()) {
+    data.set(band.data, band.y * stream.width * stream.channels);
+  }
+  return { width: stream.width, height: stream.height, channels: stream.channels, data };
 }

@@ -113,3 +113,25 @@ Deno.test("openJpegStream() scale 8 gives block means; a truncated file is a For
     await Deno.remove(path);
   }
 });
+
+Deno.test("decodeJpegBytes() equals the whole-image decoder; colorTransform false keeps the samples", async () => {
+  const { decodeJpegBytes } = await import("./mod.ts");
+  const width = 40, height = 24;
+  const rgb = texture(width, height, 4);
+  const path = await Deno.makeTempFile({ suffix: ".jpg" });
+  try {
+    await writeJpegStream(path, {
+      width,
+      height,
+      rows: (y0, n) => rgb.subarray(y0 * width * 3, (y0 + n) * width * 3),
+    });
+    const bytes = await Deno.readFile(path);
+    const mine = decodeJpegBytes(bytes, path);
+    assert.deepEqual([mine.width, mine.height, mine.channels], [width, height, 3]);
+    assert.deepEqual(mine.data, decodeJpeg(bytes, path).data);
+    const raw = decodeJpegBytes(bytes, path, { colorTransform: false });
+    assert.deepEqual(raw.data, decodeJpeg(bytes, path, { colorTransform: false }).data);
+  } finally {
+    await Deno.remove(path);
+  }
+});

@@ -22,5 +22,12 @@
  * @module
  */
 
-export { type JpegBand, type JpegBandOptions, type JpegStream, openJpegStream } from "./decoder.ts";
+export {
+  type DecodedImage,
+  decodeJpegBytes,
+  type JpegBand,
+  type JpegBandOptions,
+  type JpegStream,
+  openJpegStream,
+} from "./decoder.ts";
 export { writeJpegStream, type WriteJpegStreamOptions } from "./encoder.ts";

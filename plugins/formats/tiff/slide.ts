@@ -278,10 +278,27 @@ function spliceJpeg(tables: Uint8Array | undefined, tile: Uint8Array): Uint8Arra
   return out;
 }
 
+/**
+ * A JPEG tile decoder with `decodeJpeg`'s contract (see {@linkcode SlideOptions}):
+ * `colorTransform` true for YCbCr tiles, false for RGB ones; grey kept as 1 channel.
+ */
+export type SlideJpegDecoder = (
+  bytes: Uint8Array,
+  path: string,
+  options: { what: string; colorTransform?: boolean },
+) => { info: { width: number; height: number }; data: Uint8Array; channels: number };
+
+/** Options of {@linkcode openSlide}. */
+export interface SlideOptions {
+  /** Decodes JPEG tiles instead of the built-in decoder (e.g. the streaming one, faster). */
+  decodeJpeg?: SlideJpegDecoder;
+}
+
 async function decodeTile(
   source: ByteSource,
   state: LevelState,
   index: number,
+  jpegDecoder?: SlideJpegDecoder,
 ): Promise<Uint8Array> {
   const path = source.path;
   const { blocks, level } = state;
@@ -297,7 +314,7 @@ async function decodeTile(
   const raw = await source.read(blocks.offsets[index], count);
   const spp = state.samplesPerPixel;
   if (level.compression === 7) {
-    const decoded = decodeJpeg(spliceJpeg(state.jpegTables, raw), path, {
+    const decoded = (jpegDecoder ?? decodeJpeg)(spliceJpeg(state.jpegTables, raw), path, {
       what: `JPEG ${what}`,
       colorTransform: state.photometric === 6 ? true : state.photometric === 2 ? false : undefined,
       keepGrey: true,
@@ -375,7 +392,7 @@ async function decodeTile(
   return out;
 }
 
-function createSlide(source: ByteSource, file: TiffFile): Slide {
+function createSlide(source: ByteSource, file: TiffFile, options: SlideOptions = {}): Slide {
   const { levels, associated } = describeSlide(file);
   const base = levels[0];
   const description = getTagString(base.ifd, TAG.ImageDescription);
@@ -407,7 +424,7 @@ function createSlide(source: ByteSource, file: TiffFile): Slide {
         );
       }
       tilesDecoded++;
-      return await decodeTile(source, state, row * across + column);
+      return await decodeTile(source, state, row * across + column, options.decodeJpeg);
     },
     async readRegion(region: SlideRegion): Promise<Image2D & { readonly data: Uint8Array }> {
       const li = region.level ?? 0;
@@ -467,10 +484,10 @@ function createSlide(source: ByteSource, file: TiffFile): Slide {
  * slide.close();
  * ```
  */
-export async function openSlide(path: string): Promise<Slide> {
+export async function openSlide(path: string, options: SlideOptions = {}): Promise<Slide> {
   const source = await openFileSource(path);
   try {
-    return createSlide(source, await readTiffStructure(source));
+    return createSlide(source, await readTiffStructure(source), options);
   } catch (error) {
     source.close();
     throw error;

@@ -163,12 +163,13 @@ function hash2(x: number, y: number, seed: number): number {
  * A synthetic slide of any size rendered row by row (for slides too large
  * to hold, e.g. 50,000 × 40,000): flat glass background (cheap to encode),
  * elliptical tissue sections with hashed texture and nuclei, and on
- * tumour slides a dark purple region. Returns `rows(y0, count)` giving
- * `count * width * 3` RGB samples.
+ * tumour slides a dark purple region. Returns `rows(y0, count, step)`
+ * giving `count * ceil(width / step) * 3` RGB samples: rows `y0..` with
+ * every `step`-th column (for coarse pyramid levels).
  */
 export function createSlideRowRenderer(
   options: SlideRowOptions,
-): (y0: number, count: number) => Uint8Array {
+): (y0: number, count: number, step?: number) => Uint8Array {
   const { width, height, seed } = options;
   const rng = createMulberry32(seed);
   const sections: Disc[] = [];
@@ -193,9 +194,10 @@ export function createSlideRowRenderer(
       ry: tr,
     }
     : undefined;
-  return (y0: number, n: number) => {
-    const out = new Uint8Array(n * width * 3);
-    for (let i = 0; i < n * width; i++) {
+  return (y0: number, n: number, step = 1) => {
+    const ow = Math.ceil(width / step);
+    const out = new Uint8Array(n * ow * 3);
+    for (let i = 0; i < n * ow; i++) {
       out[i * 3] = 242;
       out[i * 3 + 1] = 240;
       out[i * 3 + 2] = 244;
@@ -206,10 +208,10 @@ export function createSlideRowRenderer(
         const dy = (y - d.cy) / d.ry;
         if (dy * dy > 1) continue;
         const half = d.rx * Math.sqrt(1 - dy * dy);
-        const x0 = Math.max(0, Math.ceil(d.cx - half)),
-          x1 = Math.min(width - 1, Math.floor(d.cx + half));
-        for (let x = x0; x <= x1; x++) {
-          const o = (r * width + x) * 3;
+        const x0 = Math.max(0, Math.ceil((d.cx - half) / step)) * step;
+        const x1 = Math.min(width - 1, Math.floor(d.cx + half));
+        for (let x = x0; x <= x1; x += step) {
+          const o = (r * ow + x / step) * 3;
           const t = hash2(x >> 2, y >> 2, seed);
           const inT = tumour !== undefined && inside(tumour, x, y);
           const nucleus = t < (inT ? 0.25 : 0.06);

@@ -1,0 +1,205 @@
+// deno-lint-ignore-file no-console -- a benchmark script: printing its figures is its job
+/**
+ * Whole-slide pipeline benchmark, three parts (each skippable):
+ *
+ * 1. **Throughput** — tiles/s through the whole `tile-bag` path (read +
+ *    JPEG decode + preprocess + encode, decoding overlapped with encoding)
+ *    vs encoder-only tiles/s on the same tiles, pre-decoded and
+ *    pre-processed, in the same run; the ratio should be ≥ 0.8. The encoder
+ *    is the DINOv3 of `--weights`, or a random-weight `--model` preset
+ *    (default ViT-S/16, the report's smallest: real encoder cost, no
+ *    download), on onnxruntime's CPU provider, at `--resolution`.
+ * 2. **Tissue + tiling of a synthetic `--large`² slide** (default 50,000):
+ *    a pyramidal TIFF written without holding it, then overview read,
+ *    tissue detection and tile planning timed; peak RSS printed.
+ * 3. **A `--jpeg-size` single JPEG** (default 50000x40000, BCNB-like):
+ *    written row by row, then streamed twice (DC-only overview, then every
+ *    kept tile decoded); time and peak RSS printed — it must stay < 1 GiB.
+ *
+ * Peak RSS is the kernel's high-water mark (`VmHWM` of /proc/self/status),
+ * so it covers everything the process ever held, encoders included; run
+ * the parts one at a time (`--only 2`) for a clean figure per part.
+ *
+ * ```sh
+ * deno run -A bench/wsi_bench.ts [--only 1|2|3] [--weights DIR | --model dinov3-vits16] [--resolution 224]
+ *   [--tiles-slide 4096] [--batch 16] [--large 50000] [--jpeg-size 50000x40000] [--keep DIR]
+ * ```
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { createTileBagAdapter } from "../plugins/adapters/tile_bag/mod.ts";
+import { writeSyntheticSlide } from "../plugins/modalities/wsi/_synth.ts";
+import { createSlideRowRenderer } from "../plugins/modalities/wsi/_synth.ts";
+import { writeLargeSyntheticSlide } from "../plugins/modalities/wsi/_synth_large.ts";
+import { writeJpegStream } from "../plugins/formats/jpeg_stream/mod.ts";
+import { createDinov3OnnxEncoder } from "../plugins/encoders/dinov3/onnx.ts";
+import { DINOV3_PRESETS } from "../plugins/encoders/dinov3/config.ts";
+import { writeRandomDinov3 } from "../plugins/encoders/dinov3/weights.ts";
+import { imagesToBatch } from "../core/image.ts";
+import type { Image2D } from "../core/plugin.ts";
+import type { HostTensor } from "../core/tensor.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    only: { type: "string", default: "" },
+    weights: {
+      type: "string",
+      default: new URL("../fixtures/dinov3_demo", import.meta.url).pathname,
+    },
+    resolution: { type: "string", default: "224" },
+    "tiles-slide": { type: "string", default: "4096" },
+    batch: { type: "string", default: "16" },
+    large: { type: "string", default: "50000" },
+    "jpeg-size": { type: "string", default: "50000x40000" },
+    keep: { type: "string", default: "" },
+  },
+});
+
+function peakRssMiB(): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(Deno.readTextFileSync("/proc/self/status"));
+    if (m) return Number(m[1]) / 1024;
+  } catch { /* not Linux */ }
+  return Deno.memoryUsage().rss / 2 ** 20;
+}
+
+const dir = values.keep || await Deno.makeTempDir({ prefix: "medprobe-wsi-bench-" });
+await Deno.mkdir(dir, { recursive: true });
+const part = (n: string) => values.only === "" || values.only === n;
+const resolution = Number(values.resolution);
+const batch = Number(values.batch);
+
+if (part("1")) {
+  const side = Number(values["tiles-slide"]);
+  const path = `${dir}/throughput.tif`;
+  await writeSyntheticSlide(path, {
+    width: side,
+    height: Math.round(side * 0.75),
+    seed: 7,
+    tumour: true,
+  });
+  let weights = values.weights;
+  if (!weights) {
+    weights = `${dir}/${values.model}-random`;
+    await writeRandomDinov3(weights, DINOV3_PRESETS[values.model], 1);
+  }
+  const encoder = await createDinov3OnnxEncoder(weights);
+  const adapter = createTileBagAdapter({ tileSize: 224 });
+  const ctx = { encoder, resolution, batchSize: batch };
+  // Warm-up (session creation, first-run allocations).
+  const plan = await adapter.plan({ kind: "slide", path } as never);
+  const warm: Image2D[] = [];
+  for await (const t of plan.reader.readTiles(plan.grid, [0])) {
+    warm.push({ kind: "image", data: t.rgb, width: 224, height: 224, channels: 3 });
+  }
+  await encoder.encode(imagesToBatch(Array(batch).fill(warm[0]), resolution, encoder.preprocess));
+  // Encoder only: the same tiles, decoded and preprocessed beforehand.
+  const batches: HostTensor[] = [];
+  let images: Image2D[] = [];
+  for await (const t of plan.reader.readTiles(plan.grid)) {
+    images.push({ kind: "image", data: t.rgb, width: 224, height: 224, channels: 3 });
+    if (images.length === batch) {
+      batches.push(imagesToBatch(images, resolution, encoder.preprocess));
+      images = [];
+    }
+  }
+  if (images.length) batches.push(imagesToBatch(images, resolution, encoder.preprocess));
+  plan.reader.close();
+  const n = plan.grid.count;
+  let t0 = performance.now();
+  for (const b of batches) await encoder.encode(b);
+  const encodeOnly = n / ((performance.now() - t0) / 1000);
+  batches.length = 0;
+  // Whole path.
+  t0 = performance.now();
+  const bag = await adapter.extract({ kind: "slide", path } as never, ctx);
+  const whole = bag.bag.shape[0] / ((performance.now() - t0) / 1000);
+  console.log(
+    `throughput: ${n} tiles of 224 px from a ${side}x${
+      Math.round(side * 0.75)
+    } JPEG pyramid, ${encoder.info.id} (${encoder.info.backend}) at ${resolution} px, batch ${batch}`,
+  );
+  console.log(`  encoder only          ${encodeOnly.toFixed(1)} tiles/s`);
+  console.log(
+    `  read+decode+encode    ${whole.toFixed(1)} tiles/s  (ratio ${
+      (whole / encodeOnly).toFixed(3)
+    }; encoder wait ${adapter.stats.encodeSeconds.toFixed(2)} s, tile wait ${
+      adapter.stats.readWaitSeconds.toFixed(2)
+    } s; at most ${adapter.stats.peakTilesHeld} decoded tiles held)`,
+  );
+  encoder.dispose();
+}
+
+if (part("2")) {
+  const side = Number(values.large);
+  const path = `${dir}/large.tif`;
+  let t0 = performance.now();
+  const bytes = await writeLargeSyntheticSlide(path, {
+    width: side,
+    height: side,
+    seed: 11,
+    tumour: true,
+  });
+  const writeSeconds = (performance.now() - t0) / 1000;
+  t0 = performance.now();
+  const adapter = createTileBagAdapter({ tileSize: 224 });
+  const plan = await adapter.plan({ kind: "slide", path } as never);
+  const seconds = (performance.now() - t0) / 1000;
+  plan.reader.close();
+  console.log(
+    `tissue+tiling: synthetic ${side}x${side} slide (${
+      (bytes / 2 ** 20).toFixed(1)
+    } MiB file, written in ${
+      writeSeconds.toFixed(1)
+    } s): overview ${plan.overview.image.width}x${plan.overview.image.height} at downsample ${plan.overview.downsample}, ${plan.grid.count} of ${plan.grid.gridTiles} tiles kept`,
+  );
+  console.log(
+    `  overview + tissue detection + tiling: ${seconds.toFixed(2)} s, peak RSS ${
+      peakRssMiB().toFixed(0)
+    } MiB`,
+  );
+}
+
+if (part("3")) {
+  const [w, h] = values["jpeg-size"].split("x").map(Number);
+  const path = `${dir}/bcnb_like.jpg`;
+  let t0 = performance.now();
+  await writeJpegStream(path, {
+    width: w,
+    height: h,
+    quality: 80,
+    rows: createSlideRowRenderer({ width: w, height: h, seed: 5, tumour: true }),
+  });
+  const writeSeconds = (performance.now() - t0) / 1000;
+  const size = (await Deno.stat(path)).size;
+  t0 = performance.now();
+  const adapter = createTileBagAdapter({ tileSize: 224 });
+  const plan = await adapter.plan({ kind: "slide", path, mpp: 0.5 } as never);
+  const planSeconds = (performance.now() - t0) / 1000;
+  t0 = performance.now();
+  let tiles = 0;
+  let checksum = 0;
+  for await (const t of plan.reader.readTiles(plan.grid)) {
+    tiles++;
+    checksum += t.rgb[0];
+  }
+  const tileSeconds = (performance.now() - t0) / 1000;
+  plan.reader.close();
+  console.log(
+    `single JPEG: ${w}x${h} (${(size / 2 ** 20).toFixed(1)} MiB, written row by row in ${
+      writeSeconds.toFixed(1)
+    } s)`,
+  );
+  console.log(
+    `  DC-only overview + tissue + tiling: ${planSeconds.toFixed(1)} s; ${tiles} tiles decoded in ${
+      tileSeconds.toFixed(1)
+    } s (${(tiles / tileSeconds).toFixed(0)} tiles/s, checksum ${checksum}); peak RSS ${
+      peakRssMiB().toFixed(0)
+    } MiB`,
+  );
+}
+
+if (!values.keep) await Deno.remove(dir, { recursive: true });
