@@ -499,6 +499,19 @@ Deno.test("writeReport() lays the tables out as the paper prints them", async ()
     assert.match(tex, /CT\+PET & 0\.450 .* & \\textbf\{0\.500\}/);
     assert.match(tex, /HD95 \$\\downarrow\$/);
     assert.equal(tex.match(/\\begin\{tabular\}/g)?.length, tex.match(/\\bottomrule/g)?.length);
+    // Every row of every tabular has as many cells as its column spec (unescaped & + 1), and
+    // a \multicolumn header row spans exactly the metric columns.
+    for (const m of tex.matchAll(/\\begin\{tabular\}\{([lr]+)\}\n([\s\S]*?)\\end\{tabular\}/g)) {
+      const columns = m[1].length;
+      const body = m[2].split("\n").filter((l) => l.endsWith("\\\\"));
+      assert.ok(body.length >= 2, m[0]);
+      for (const line of body) {
+        const spans = [...line.matchAll(/\\multicolumn\{(\d+)\}/g)].map((x) => Number(x[1]));
+        const cells = line.split(/(?<!\\)&/).length;
+        const width = cells - spans.length + spans.reduce((a, b) => a + b, 0);
+        assert.equal(width, columns, `row "${line}" of a ${m[1]} tabular`);
+      }
+    }
     const msdTex = await Deno.readTextFile(`${out}/tables/MSD__decoder3d__dice.tex`);
     assert.match(msdTex, /\\toprule[\s\S]*\\midrule[\s\S]*\\bottomrule/);
   } finally {
