@@ -201,7 +201,11 @@ export async function extractShard(
           record.failed.push({ id: s.id, reason: (error as Error)?.message ?? String(error) });
           return true;
         },
-        onProgress: (p) => bar?.update(p.done),
+        onProgress: (p) => {
+          bar?.update(p.done);
+          record.computed = p.computed;
+          record.skipped = p.done - p.computed - record.failed.length;
+        },
       });
       signal?.throwIfAborted();
       record.computed = report.computed.length;
