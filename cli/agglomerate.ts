@@ -19,6 +19,7 @@ import { type IntegerLabelData, toDenseLabels, toUint64Labels } from "../plugins
 import { scoreSegmentation, segmentAffinities } from "../plugins/segment/segment.ts";
 import { FormatError } from "../core/errors.ts";
 import { openHdf5 } from "../plugins/formats/hdf5/mod.ts";
+import { cremiBorderMask } from "../plugins/segment/border_mask.ts";
 import { say } from "./common.ts";
 
 /** Options of {@linkcode runAgglomerate}. */
@@ -41,6 +42,8 @@ export interface AgglomerateCliOptions {
   gt?: string;
   /** Dataset of the ground truth. @default {"volumes/labels/neuron_ids"} */
   gtDataset?: string;
+  /** CREMI border mask of the ground truth in nm (0: none). @default {0} */
+  borderThreshold?: number;
 }
 
 /** What {@linkcode runAgglomerate} did. */
@@ -88,7 +91,7 @@ export async function runAgglomerate(o: AgglomerateCliOptions): Promise<Agglomer
   if (o.gt) {
     const name = o.gtDataset ?? "volumes/labels/neuron_ids";
     const file = await openHdf5(o.gt);
-    let gt;
+    let gt, gtResolution: ArrayLike<number> | undefined;
     try {
       if (!file.list().includes(name)) {
         throw new FormatError(`Cannot read ground truth as dataset "${name}" must exist`, {
@@ -96,6 +99,7 @@ export async function runAgglomerate(o: AgglomerateCliOptions): Promise<Agglomer
         });
       }
       gt = file.read(name);
+      gtResolution = file.attributes(name).resolution?.value as ArrayLike<number> | undefined;
     } finally {
       file.close();
     }
@@ -114,7 +118,18 @@ export async function runAgglomerate(o: AgglomerateCliOptions): Promise<Agglomer
       );
     }
     const dense = toDenseLabels({ data: gt.data as IntegerLabelData, shape: affs.shape });
-    scores = scoreSegmentation(seg.data, dense.data, affs.shape);
+    let labels = dense.data;
+    if ((o.borderThreshold ?? 0) > 0) {
+      const xy = gtResolution?.[2] ?? affs.resolutionNm?.[2];
+      if (!xy) {
+        throw new FormatError(
+          `Cannot apply a ${o.borderThreshold} nm border mask as "${name}" (or the affinities) must have a resolution attribute`,
+          { path: o.gt },
+        );
+      }
+      labels = cremiBorderMask(labels, affs.shape, o.borderThreshold! / Number(xy));
+    }
+    scores = scoreSegmentation(seg.data, labels, affs.shape);
   }
   return {
     out: o.out,
@@ -163,6 +178,18 @@ export function registerAgglomerateCommand(program: Command): void {
     .option("--high <a>", "watershed: affinities at or above always connect", unitNumber, 0.9999)
     .option("--gt <file>", "ground truth HDF5 to score against (VOI, ARAND)")
     .option("--gt-dataset <name>", "ground-truth dataset", "volumes/labels/neuron_ids")
+    .option(
+      "--border-threshold <nm>",
+      "CREMI border mask of the ground truth in nm (CREMI's leaderboard: 25)",
+      (v: string) => {
+        const n = Number(v);
+        if (!Number.isFinite(n) || n < 0) {
+          throw new InvalidArgumentError(`must be a non-negative number: current value is ${v}`);
+        }
+        return n;
+      },
+      0,
+    )
     .option("--json", "print JSON")
     .action(async (input: string, opts: {
       out: string;
@@ -173,6 +200,7 @@ export function registerAgglomerateCommand(program: Command): void {
       high: number;
       gt?: string;
       gtDataset: string;
+      borderThreshold: number;
       json?: boolean;
     }) => {
       const s = await runAgglomerate({ input, ...opts });

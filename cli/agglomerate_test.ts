@@ -52,6 +52,16 @@ Deno.test("medprobe agglomerate: gt affinities in any file and dataset → neuro
       gt: `${dir}/gt.h5`,
     });
     assert.ok(s.scores!.voiSum <= 0.01 && s.scores!.arand <= 0.01, JSON.stringify(s.scores));
+    // with CREMI's border mask (resolution from the affinities: 4 nm in-plane) it stays perfect
+    const masked = await runAgglomerate({
+      input: `${dir}/pred.h5`,
+      dataset: "pred/affs",
+      out: `${dir}/seg3.h5`,
+      threshold: 0.5,
+      gt: `${dir}/gt.h5`,
+      borderThreshold: 8,
+    });
+    assert.ok(masked.scores!.voiSum <= 0.01, JSON.stringify(masked.scores));
     // missing dataset: a FormatError naming the file and the dataset (exit 1)
     const error = await runAgglomerate({
       input: `${dir}/pred.h5`,
