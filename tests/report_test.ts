@@ -443,7 +443,7 @@ Deno.test("writeReport() lays the tables out as the paper prints them", async ()
     // Linear probe and k-NN side by side (Table 5).
     assert.match(
       md,
-      /## ct\/ctrate · knn vs linear\n\n.*\n\n\| Encoder \| Resolution \| knn AUC \| knn ACC \| linear AUC \| linear ACC \|\n/,
+      /## ct\/ctrate · knn vs linear\n\n.*\n\n\| Encoder \| Resolution \| k-NN AUC \| k-NN ACC \| Linear probe AUC \| Linear probe ACC \|\n/,
     );
     assert.match(
       md,
@@ -489,7 +489,7 @@ Deno.test("writeReport() lays the tables out as the paper prints them", async ()
     assert.match(tex, /\\usepackage\{booktabs\}/);
     assert.match(
       tex,
-      /\\multicolumn\{2\}\{c\}\{knn\} & \\multicolumn\{2\}\{c\}\{linear\} \\\\\n\\cmidrule\(lr\)\{3-4\} \\cmidrule\(lr\)\{5-6\}/,
+      /\\multicolumn\{2\}\{c\}\{k-NN\} & \\multicolumn\{2\}\{c\}\{Linear probe\} \\\\\n\\cmidrule\(lr\)\{3-4\} \\cmidrule\(lr\)\{5-6\}/,
     );
     assert.match(tex, /Encoder & Resolution & Task02 Heart & Task09 Spleen & Mean \\\\\n\\midrule/);
     assert.match(

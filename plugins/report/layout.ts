@@ -215,10 +215,24 @@ function groupedTable(
   };
 }
 
+/** How column groups name the built-in heads, as the report does (`"knn"` → `"k-NN"`). */
+export const HEAD_LABELS: Readonly<Record<string, string>> = {
+  knn: "k-NN",
+  linear: "Linear probe",
+  abmil: "ABMIL",
+  decoder3d: "3D decoder",
+  affinity: "Affinities",
+};
+
+/** The display name of a head: {@linkcode HEAD_LABELS}, else its name. */
+export function formatHeadName(head: string): string {
+  return HEAD_LABELS[head] ?? head;
+}
+
 /** One dataset, several heads side by side (the report's Table 5). */
 function sideBySideTable(tables: readonly SummaryTable[], indices: number[]): DisplayTable {
   const t0 = tables[0];
-  return groupedTable(tables, indices, (t) => t.head, {
+  return groupedTable(tables, indices, (t) => formatHeadName(t.head), {
     slug: `${slugify(t0.dataset)}__${tables.map((t) => slugify(t.head)).join("_")}`,
     title: `${t0.dataset} · ${tables.map((t) => t.head).join(" vs ")}`,
     caption: `Task ${[...new Set(tables.map((t) => t.task))].join(", ")}, ${
@@ -328,7 +342,7 @@ function collectionTables(
  * });
  * const tables = summarizeRecords([record("linear", 0.8), record("knn", 0.7)].map((r, i) => ({ record: r, source: `${i}` })));
  * const [t] = layoutTables(tables);
- * assert.deepEqual(t.groups, [{ title: "knn", span: 1 }, { title: "linear", span: 1 }]);
+ * assert.deepEqual(t.groups, [{ title: "k-NN", span: 1 }, { title: "Linear probe", span: 1 }]);
  * assert.deepEqual(t.rows[0].cells.map((c) => c?.value), [0.7, 0.8]);
  * ```
  */

@@ -68,7 +68,14 @@ export {
   PRIMARY_METRICS,
   summarizeRecords,
 } from "./summary.ts";
-export { DATASET_GROUPS, getCollection, layoutTables, MSD_TASK_NAMES } from "./layout.ts";
+export {
+  DATASET_GROUPS,
+  formatHeadName,
+  getCollection,
+  HEAD_LABELS,
+  layoutTables,
+  MSD_TASK_NAMES,
+} from "./layout.ts";
 export type { DisplayCell, DisplayColumn, DisplayRow, DisplayTable } from "./layout.ts";
 export { escapeLatex, renderLatexTable, renderLatexTables } from "./latex.ts";
 export { PRINT_DPI, renderSvgToPng } from "./png.ts";
