@@ -16,7 +16,7 @@
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { canonicalJson, FeatureCache, type FeatureCacheKey } from "../core/cache.ts";
 import { findDataset } from "../core/experiment.ts";
-import { cacheKeyFor, extractFeatures } from "../core/extract.ts";
+import { cacheKeyFor, checkSources, extractFeatures } from "../core/extract.ts";
 import type { DatasetSpec, Encoder, Sample } from "../core/plugin.ts";
 import type { Registry } from "../core/registry.ts";
 import {
@@ -408,10 +408,10 @@ export async function openCachedEncoder(
     const failed = new Set(
       (await readJobRecords(cache.dir)).flatMap((j) => j.failed.map((f) => f.id)),
     );
-    const missing = cache.missing(
-      evalSamples(spec, dataset, o.limit).map((s) => s.id),
-      adapter.featureKinds,
-    )
+    const samples = evalSamples(spec, dataset, o.limit);
+    // Features of files whose content changed since extraction count as missing.
+    await checkSources(cache, samples, { kinds: adapter.featureKinds });
+    const missing = cache.missing(samples.map((s) => s.id), adapter.featureKinds)
       .filter((id) => !failed.has(id));
     if (missing.length > 0) {
       throw new Error(
@@ -419,7 +419,7 @@ export async function openCachedEncoder(
           missing.slice(0, 10).join(", ")
         }${
           missing.length > 10 ? ", ..." : ""
-        }); extract them with medprobe extract, or run eval without --from-cache`,
+        }; features of files changed since extraction count as missing); extract them with medprobe extract, or run eval without --from-cache`,
       );
     }
     const first = cache.ids()[0];

@@ -181,3 +181,32 @@ Deno.test("chunks <id>#… follow the fingerprint expected for <id>", async () =
   assert.deepEqual(hashed.storedFingerprints("slide#1#c000000"), ["mpfp1:sha256:1:cc"]);
   hashed.close();
 });
+
+Deno.test("eval --from-cache counts the features of a changed file as missing", async () => {
+  const { createDefaultRegistry } = await import("../plugins/builtin.ts");
+  const { extractShard, openCachedEncoder } = await import("../cli/extract.ts");
+  const tmp = await Deno.makeTempDir();
+  const registry = createDefaultRegistry();
+  await synthesizeNih14(`${tmp}/nih`, { count: 8, seed: 4, size: 64 });
+  await extractShard(registry, "xray/nih14", {
+    data: `${tmp}/nih`,
+    weights: new URL("../fixtures/dinov3/tiny-public", import.meta.url).pathname,
+    backend: "auto",
+    resolution: 32,
+    batch: 4,
+    flushEvery: 4,
+    workers: 0,
+    plugin: [],
+    quiet: true,
+    cache: `${tmp}/cache`,
+  });
+  const from = { data: `${tmp}/nih`, cache: `${tmp}/cache`, out: tmp, resolution: 32 };
+  await openCachedEncoder(registry, "xray/nih14", from); // complete: no error
+  const [a, b] = await pngs(`${tmp}/nih`);
+  await Deno.copyFile(`${tmp}/nih/${b}`, `${tmp}/nih/${a}`);
+  const name = a.split("/").pop()!;
+  await assert.rejects(
+    () => openCachedEncoder(registry, "xray/nih14", from),
+    new RegExp(`every sample must be cached: 1 missing .*\\(${name}; features of files changed`),
+  );
+});
