@@ -77,12 +77,14 @@ export function registerReportCommand(program: Command): void {
         pngDpi: opts.pngDpi,
       });
       for (const s of result.skipped) warn(`skipped ${s.path}: ${s.reason}`);
+      for (const w of result.warnings) warn(w);
       if (opts.json) {
         say(JSON.stringify(
           {
             records: result.records,
             tables: result.tables.length,
             skipped: result.skipped,
+            warnings: result.warnings,
             files: result.files,
           },
           null,

@@ -14,7 +14,7 @@ import assert from "node:assert/strict";
 import { Command } from "commander";
 import { decode as decodePng } from "fast-png";
 import type { ResultRecord } from "../core/result.ts";
-import { writeReport } from "../plugins/report/mod.ts";
+import { renderSvgToPng, writeReport } from "../plugins/report/mod.ts";
 import { registerReportCommand } from "../cli/report.ts";
 import {
   findAll,
@@ -551,7 +551,8 @@ Deno.test("writeReport() figures: resolutions on a quantitative axis, seeds as e
       rec("dinov3-vitb16", 512, 0, 0.12, false),
     ];
     const out = `${root}/report`;
-    await writeReport(records, out);
+    const written = await writeReport(records, out);
+    assert.deepEqual(written.warnings, []);
     const md = await Deno.readTextFile(`${out}/report.md`);
     assert.match(md, /\| DINOv3-S \| 224 \| 0\.960 ± 0\.010 \(n=3\) \|/);
     assert.match(md, /± std where a point is the mean over runs \(seeds, folds\)/);
@@ -597,6 +598,18 @@ Deno.test("writeReport() figures: resolutions on a quantitative axis, seeds as e
     let ink = 0;
     for (let i = 0; i < png.data.length; i += png.channels) if (png.data[i] < 128) ink++;
     assert.ok(ink > 1000, `dark pixels in the PNG: ${ink}`);
+    // Text is drawn with a real font (the PNG of the same SVG without a font has less ink).
+    const bare = await renderSvgToPng(svgText, { fonts: [] });
+    assert.deepEqual(bare.fonts, []);
+    const withFont = await renderSvgToPng(svgText);
+    assert.equal(withFont.fonts.length, 1, "a font file was found on this machine");
+    const inkOf = (bytes: Uint8Array) => {
+      const p = decodePng(bytes);
+      let n = 0;
+      for (let i = 0; i < p.data.length; i += p.channels) if (p.data[i] < 128) n++;
+      return n;
+    };
+    assert.ok(inkOf(withFont.png) > inkOf(bare.png) + 500, "text adds ink");
   } finally {
     await Deno.remove(root, { recursive: true });
   }

@@ -132,6 +132,11 @@ export interface ReportResult {
   skipped: SkippedInput[];
   /** The tables (dataset × head). */
   tables: SummaryTable[];
+  /**
+   * What could not be written and why, the report itself being complete
+   * (PNG figures without a renderer or a font: the SVGs are written).
+   */
+  warnings: string[];
 }
 
 /** Inputs of {@linkcode writeReport}: record files or run folders, or records in memory. */
@@ -305,19 +310,38 @@ export async function writeReport(
     await write(`tables/${t.slug}.tex`, renderLatexTable(t, content.digits));
   }
   const dpi = options.pngDpi ?? 300;
+  const warnings: string[] = [];
+  let pngs = dpi > 0;
+  let fontless = false;
   for (const f of content.figures) {
     await write(f.file, f.svg);
-    if (dpi > 0) {
-      const { png } = await renderSvgToPng(f.svg, { dpi });
-      const path = `${out}/${f.file.replace(/\.svg$/, ".png")}`;
-      await Deno.writeFile(path, png);
-      written.push(path);
+    if (!pngs) continue;
+    let rendered: Awaited<ReturnType<typeof renderSvgToPng>>;
+    try {
+      rendered = await renderSvgToPng(f.svg, { dpi });
+    } catch (e) {
+      // The PNG renderer (resvg's WebAssembly) could not load: keep the SVGs, say why once.
+      if (e instanceof RangeError) throw e;
+      warnings.push(`PNG figures not written: ${(e as Error).message}`);
+      pngs = false;
+      continue;
     }
+    if (rendered.fonts.length === 0) fontless = true;
+    const path = `${out}/${f.file.replace(/\.svg$/, ".png")}`;
+    await Deno.writeFile(path, rendered.png);
+    written.push(path);
+  }
+  if (fontless) {
+    warnings.push(
+      "PNG figures have no text: no font file found (DejaVu Sans, Liberation Sans or Arial); " +
+        "install fonts-dejavu-core or use the SVGs",
+    );
   }
   return {
     files: written.sort(),
     records: records.length,
     skipped: collected.skipped,
     tables: content.tables,
+    warnings,
   };
 }
