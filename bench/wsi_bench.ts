@@ -45,10 +45,8 @@ const { values } = parseArgs({
   args: Deno.args,
   options: {
     only: { type: "string", default: "" },
-    weights: {
-      type: "string",
-      default: new URL("../fixtures/dinov3_demo", import.meta.url).pathname,
-    },
+    weights: { type: "string", default: "" },
+    model: { type: "string", default: "dinov3-vits16" },
     resolution: { type: "string", default: "224" },
     "tiles-slide": { type: "string", default: "4096" },
     batch: { type: "string", default: "16" },
