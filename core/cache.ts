@@ -450,15 +450,22 @@ export class FeatureCache {
     for await (const e of Deno.readDir(`${this.dir}/shards`)) {
       if (e.isFile && SHARD_PATTERN.test(e.name)) names.push(`shards/${e.name}`);
     }
-    for (const file of names.sort()) {
-      if (this.#shards.has(file) || this.problems.some((p) => p.file === file)) continue;
-      try {
-        this.#add(await this.#readShardInfo(file));
-        added++;
-      } catch (e) {
-        if (!(e instanceof FormatError)) throw e;
-        this.problems.push({ file, message: e.message });
-      }
+    const known = new Set(this.problems.map((p) => p.file));
+    const todo = names.sort().filter((f) => !this.#shards.has(f) && !known.has(f));
+    // 32 headers in flight: a network file system's latency overlaps (one file per sample).
+    for (let i = 0; i < todo.length; i += 32) {
+      const infos = await Promise.all(
+        todo.slice(i, i + 32).map((f) => this.#readShardInfo(f).catch((e) => e as Error)),
+      );
+      infos.forEach((info, j) => {
+        if (info instanceof FormatError) {
+          this.problems.push({ file: todo[i + j], message: info.message });
+        } else if (info instanceof Error) throw info;
+        else {
+          this.#add(info);
+          added++;
+        }
+      });
     }
     return added;
   }
