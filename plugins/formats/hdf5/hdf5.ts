@@ -20,6 +20,7 @@
 
 import { FormatError } from "../../../core/errors.ts";
 import { formatHexBytes, getErrorText, openFileSource } from "../_io.ts";
+import { checkDecodeBudget } from "../limits.ts";
 
 /** Typed arrays an HDF5 numeric dataset is read into. */
 export type Hdf5TypedArray =
@@ -208,28 +209,37 @@ function wrapFile(h5: H5Module, file: H5FileInstance, path: string, onClose: () 
     }
     return obj as H5Dataset;
   };
+  /** Runs a library call, turning its raw HDF5 error dump into a one-line FormatError. */
+  const guard = <T>(what: string, fn: () => T): T => {
+    try {
+      return fn();
+    } catch (cause) {
+      if (cause instanceof FormatError || cause instanceof RangeError) throw cause;
+      throw new FormatError(`Cannot ${what}: ${hdf5Message(cause)}`, { path, cause });
+    }
+  };
   const elementType = (d: H5Dataset) => {
-    const m = d.metadata;
+    const m = guard("read HDF5 dataset metadata", () => d.metadata);
     return ELEMENT_TYPES[`${m.type},${m.size},${m.type === 1 ? true : m.signed}`];
   };
   let closed = false;
   return {
     path,
     list(): string[] {
-      return file.paths().map((p) => p.replace(/^\//, ""));
+      return guard("list the HDF5 objects", () => file.paths().map((p) => p.replace(/^\//, "")));
     },
     isDataset(name: string): boolean {
       return get(name) instanceof h5.Dataset;
     },
     info(name: string): Hdf5DatasetInfo {
       const d = dataset(name);
-      return {
+      return guard(`read the description of HDF5 dataset "${name}"`, () => ({
         name,
         shape: d.metadata.shape ?? [],
         dtype: elementType(d),
         chunks: d.metadata.chunks ?? null,
         filters: d.filters.map((f) => f.name),
-      };
+      }));
     },
     attributes(name = "/"): Record<string, Hdf5Attribute> {
       const obj = get(name) as H5Object | null;
@@ -252,7 +262,13 @@ function wrapFile(h5: H5Module, file: H5FileInstance, path: string, onClose: () 
     read(name: string, options: { range?: readonly [number, number] } = {}): Hdf5Array {
       const d = dataset(name);
       const dtype = elementType(d);
-      const shape = d.metadata.shape ?? [];
+      const shape = guard(`read the shape of HDF5 dataset "${name}"`, () => d.metadata.shape ?? []);
+      const itemSize = guard(`read HDF5 dataset "${name}"`, () => d.metadata.size) || 1;
+      checkDecodeBudget(path, {
+        what: `HDF5 dataset "${name}"`,
+        field: `its dataspace [${shape.join(", ")}] x ${itemSize} bytes`,
+        bytes: shape.reduce((a: number, b: number) => a * b, 1) * itemSize,
+      });
       if (!dtype) {
         throw new FormatError(
           `Cannot read HDF5 dataset "${name}" as its type is not numeric (class ${d.metadata.type}, ${d.metadata.size} bytes)`,
@@ -301,7 +317,7 @@ function wrapFile(h5: H5Module, file: H5FileInstance, path: string, onClose: () 
       if (closed) return;
       closed = true;
       try {
-        file.close();
+        guard("close the HDF5 file", () => file.close());
       } finally {
         onClose();
       }
