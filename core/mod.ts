@@ -18,6 +18,8 @@ export * from "./metrics.ts";
 export * from "./result.ts";
 export * from "./cache.ts";
 export * from "./extract.ts";
+export * from "./fingerprint.ts";
+export * from "./environment.ts";
 export * from "./prefetch.ts";
 export * from "./random.ts";
 export * from "./bootstrap.ts";
