@@ -202,6 +202,107 @@ class EdgeHeap {
   }
 }
 
+/** Samples kept inline per edge before it gets a histogram row. */
+const INLINE = 32;
+
+/**
+ * The discretised face affinities of every edge, for the quantile merge
+ * functions: up to {@linkcode INLINE} samples inline (1 byte each for 256
+ * bins), then a histogram row of `bins` counts; rows of merged-away edges are
+ * recycled, so memory follows the edges alive, not a histogram per edge.
+ */
+class QuantileStore {
+  readonly bins: number;
+  readonly n: Int32Array;
+  readonly inline: Uint8Array | Uint16Array | Uint32Array;
+  readonly row: Int32Array;
+  rows: Uint32Array;
+  rowCount = 0;
+  readonly free: number[] = [];
+  readonly #scratch = new Uint32Array(INLINE);
+
+  constructor(edgeCount: number, bins: number, bigEdges: number) {
+    this.bins = bins;
+    this.n = new Int32Array(edgeCount);
+    this.inline = bins <= 256
+      ? new Uint8Array(edgeCount * INLINE)
+      : bins <= 65536
+      ? new Uint16Array(edgeCount * INLINE)
+      : new Uint32Array(edgeCount * INLINE);
+    this.row = new Int32Array(edgeCount).fill(-1);
+    this.rows = new Uint32Array(Math.max(16, bigEdges) * bins);
+  }
+
+  #allocRow(): number {
+    const reused = this.free.pop();
+    if (reused !== undefined) return reused;
+    if ((this.rowCount + 1) * this.bins > this.rows.length) {
+      const grown = new Uint32Array(this.rows.length * 2);
+      grown.set(this.rows);
+      this.rows = grown;
+    }
+    return this.rowCount++;
+  }
+
+  #promote(e: number): void {
+    const r = this.#allocRow(), b = this.bins;
+    for (let i = 0; i < this.n[e]; i++) this.rows[r * b + this.inline[e * INLINE + i]]++;
+    this.row[e] = r;
+  }
+
+  /** Adds one discretised sample to edge `e`. */
+  add(e: number, bin: number): void {
+    if (this.row[e] < 0) {
+      if (this.n[e] < INLINE) {
+        this.inline[e * INLINE + this.n[e]++] = bin;
+        return;
+      }
+      this.#promote(e);
+    }
+    this.rows[this.row[e] * this.bins + bin]++;
+    this.n[e]++;
+  }
+
+  /** Moves every sample of `from` into `to`. */
+  mergeInto(from: number, to: number): void {
+    const b = this.bins;
+    const rf = this.row[from], rt = this.row[to];
+    if (rf < 0) {
+      for (let i = 0; i < this.n[from]; i++) this.add(to, this.inline[from * INLINE + i]);
+    } else if (rt < 0) {
+      for (let i = 0; i < this.n[to]; i++) this.rows[rf * b + this.inline[to * INLINE + i]]++;
+      this.row[to] = rf;
+      this.n[to] += this.n[from];
+    } else {
+      for (let i = 0; i < b; i++) this.rows[rt * b + i] += this.rows[rf * b + i];
+      this.rows.fill(0, rf * b, (rf + 1) * b);
+      this.free.push(rf);
+      this.n[to] += this.n[from];
+    }
+    this.row[from] = -1;
+    this.n[from] = 0;
+  }
+
+  /** The bin of the `(⌊q·n/100⌋ + 1)`-th smallest sample (waterz's pivot), clamped to the last. */
+  quantileBin(e: number, q: number): number {
+    const n = this.n[e];
+    const pivot = Math.floor(q * n / 100) + 1;
+    if (this.row[e] < 0) {
+      const t = this.#scratch.subarray(0, n);
+      t.set(this.inline.subarray(e * INLINE, e * INLINE + n));
+      t.sort();
+      return t[Math.min(pivot, n) - 1];
+    }
+    const base = this.row[e] * this.bins;
+    let acc = 0, bin = 0;
+    for (; bin < this.bins; bin++) {
+      acc += this.rows[base + bin];
+      if (acc >= pivot) break;
+    }
+    return Math.min(bin, this.bins - 1);
+  }
+}
+
 /** A region adjacency graph with the statistics of a merge function. */
 interface RegionGraph {
   edgeU: Int32Array;
@@ -210,7 +311,7 @@ interface RegionGraph {
   sum: Float64Array;
   count: Float64Array;
   max: Float32Array;
-  histograms: Uint32Array | undefined;
+  samples: QuantileStore | undefined;
   table: PairTable;
 }
 
@@ -289,12 +390,14 @@ function buildRegionGraph(
       }
     }
   }
-  let histograms: Uint32Array | undefined;
+  let samples: QuantileStore | undefined;
   if (fn.kind === "quantile") {
     const bins = fn.bins ?? 256;
-    histograms = new Uint32Array(edgeCount * bins);
+    let big = 0;
+    if (!fn.initWithMax) { for (let e = 0; e < edgeCount; e++) if (count[e] > INLINE) big++; }
+    samples = new QuantileStore(edgeCount, bins, big);
     if (fn.initWithMax) {
-      for (let e = 0; e < edgeCount; e++) histograms[e * bins + discretize(max[e], bins)] = 1;
+      for (let e = 0; e < edgeCount; e++) samples.add(e, discretize(max[e], bins));
     } else {
       // pass 2: histograms of the face affinities
       for (let c = 0; c < 3; c++) {
@@ -315,14 +418,14 @@ function buildRegionGraph(
                 lastU = u;
                 lastV = v;
               }
-              histograms[lastE * bins + discretize(a[i], bins)]++;
+              samples.add(lastE, discretize(a[i], bins));
             }
           }
         }
       }
     }
   }
-  return { edgeU, edgeV, edgeCount, sum, count, max, histograms, table };
+  return { edgeU, edgeV, edgeCount, sum, count, max, samples, table };
 }
 
 /**
@@ -376,16 +479,7 @@ export function* agglomerate(
   const bins = fn.kind === "quantile" ? fn.bins ?? 256 : 0;
   const score = (e: number): number => {
     if (fn.kind === "mean") return 1 - g.sum[e] / g.count[e];
-    const hist = g.histograms!;
-    let total = 0;
-    for (let b = 0; b < bins; b++) total += hist[e * bins + b];
-    const pivot = Math.floor(fn.quantile * total / 100) + 1;
-    let acc = 0, bin = 0;
-    for (; bin < bins; bin++) {
-      acc += hist[e * bins + bin];
-      if (acc >= pivot) break;
-    }
-    return 1 - (Math.min(bin, bins - 1) + 0.5) / bins;
+    return 1 - (g.samples!.quantileBin(e, fn.quantile) + 0.5) / bins;
   };
   const k = fragments.count;
   const parent = new Int32Array(k + 1);
@@ -440,10 +534,7 @@ export function* agglomerate(
           g.sum[existing] += g.sum[f];
           g.count[existing] += g.count[f];
           if (g.max[f] > g.max[existing]) g.max[existing] = g.max[f];
-          if (g.histograms) {
-            const h = g.histograms;
-            for (let bin = 0; bin < bins; bin++) h[existing * bins + bin] += h[f * bins + bin];
-          }
+          g.samples?.mergeInto(f, existing);
           deleted[f] = 1;
           scores[existing] = score(existing);
           heap.push(scores[existing], existing);

@@ -300,3 +300,41 @@ Deno.test("cremiBorderMask() masks pixels within maxDist of an in-section label 
   const two = Uint32Array.of(1, 1, 2, 2);
   assert.deepEqual([...cremiBorderMask(two, [2, 1, 2], 0.5)], [1, 1, 2, 2]);
 });
+
+Deno.test("agglomerate() quantiles: edges with many faces (histogram rows, recycled on merges) equal the brute force", () => {
+  // 3 × 3 blocks of 4 × 4 pixels through 10 sections: 9 fragments, 12 edges of 40 faces each
+  const shape: [number, number, number] = [10, 12, 12];
+  const data = new Uint32Array(10 * 144).map((_, i) => {
+    const y = Math.floor(i / 12) % 12, x = i % 12;
+    return 1 + Math.floor(y / 4) * 3 + Math.floor(x / 4);
+  });
+  const fragments = { data, shape, count: 9, sizes: new Float64Array(10).fill(160) };
+  const rng = createMulberry32(8);
+  const affs = Float32Array.from({ length: 3 * 1440 }, () => rng());
+  const bins = 1 << 16;
+  for (const q of [10, 25, 50]) {
+    const fn = (v: number[]) => {
+      const b = v.map((a) => Math.min(Math.floor(a * bins), bins - 1)).sort((x, y) => x - y);
+      return 1 - (b[Math.floor(q * v.length / 100)] + 0.5) / bins;
+    };
+    const thresholds = [0.3, 0.45, 0.55, 0.65, 0.75, 0.85, 0.95];
+    const levels = [
+      ...agglomerate(affs, fragments, thresholds, {
+        mergeFunction: { kind: "quantile", quantile: q, bins },
+      }),
+    ];
+    levels.forEach((level, k) => {
+      const reference = bruteForce(affs, data, shape, thresholds[k], fn);
+      if (reference === undefined) return;
+      assert.deepEqual(
+        canonical(Array.from(data, (f) => level.map[f])),
+        canonical(reference),
+        `q${q} @${thresholds[k]}`,
+      );
+    });
+    assert.ok(
+      levels[0].segments > levels.at(-1)!.segments,
+      `q${q}: ${levels.map((l) => l.segments)}`,
+    );
+  }
+});
