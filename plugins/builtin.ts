@@ -16,6 +16,8 @@ import { DINOV3_ENCODERS } from "./encoders/dinov3/mod.ts";
 import { TASK_PLUGINS } from "./tasks/mod.ts";
 import { affinityHead } from "./heads/affinity/mod.ts";
 import { emPlugin } from "./modalities/em/mod.ts";
+import { tileBagAdapter } from "./adapters/tile_bag/mod.ts";
+import { wsiPlugin } from "./modalities/wsi/mod.ts";
 
 /** Every built-in plugin: encoders, adapters, heads, metrics, tasks, modalities. */
 export function builtinPlugins(): Plugin[] {
@@ -26,6 +28,7 @@ export function builtinPlugins(): Plugin[] {
     image2dAdapter,
     sliceMeanAdapter,
     sliceStackAdapter,
+    tileBagAdapter,
     linearHead,
     knnHead,
     abmilHead,
@@ -37,6 +40,7 @@ export function builtinPlugins(): Plugin[] {
     mriPlugin,
     petPlugin,
     emPlugin,
+    wsiPlugin,
   ];
 }
 

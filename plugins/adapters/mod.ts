@@ -26,3 +26,4 @@ export {
   windowSlice,
 } from "./slice_mean/mod.ts";
 export { sliceStackAdapter, type SliceStackOptions } from "./slice_stack/mod.ts";
+export { createTileBagAdapter, tileBagAdapter, type TileBagOptions } from "./tile_bag/mod.ts";

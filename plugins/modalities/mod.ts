@@ -10,3 +10,4 @@ export { ctPlugin } from "./ct/mod.ts";
 export { mriPlugin } from "./mri/mod.ts";
 export { petPlugin } from "./pet/mod.ts";
 export { emPlugin } from "./em/mod.ts";
+export { wsiPlugin } from "./wsi/mod.ts";

@@ -8,7 +8,7 @@
  * ```ts
  * import { TASK_PLUGINS } from "./mod.ts";
  * import assert from "node:assert/strict";
- * assert.deepEqual(TASK_PLUGINS.map((t) => t.name), ["classification", "segmentation3d", "affinity"]);
+ * assert.deepEqual(TASK_PLUGINS.map((t) => t.name), ["classification", "segmentation3d", "affinity", "mil"]);
  * ```
  *
  * @module
@@ -17,6 +17,7 @@ import type { TaskPlugin } from "../../core/plugin.ts";
 import { classificationTask } from "./classification/mod.ts";
 import { segmentation3dTask } from "./segmentation3d/mod.ts";
 import { affinityTask } from "./affinity/mod.ts";
+import { milTask } from "./mil/mod.ts";
 
 export { classificationTask, predictionsCsv, runClassification } from "./classification/mod.ts";
 export {
@@ -40,6 +41,8 @@ export const TASK_PLUGINS: readonly TaskPlugin[] = [
   classificationTask,
   segmentation3dTask,
   affinityTask,
+  milTask,
 ];
 
 export { affinityTask, runAffinity } from "./affinity/mod.ts";
+export { extractSlideBags, milTask, planMilRuns, runMil } from "./mil/mod.ts";
