@@ -234,13 +234,20 @@ export function formatHexBytes(bytes: Uint8Array): string {
   return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join(" ") || "(none)";
 }
 
-/** The message of an unknown thrown value (libraries sometimes throw strings). */
+/**
+ * The message of an unknown thrown value, as one line for a `FormatError`'s
+ * cause: libraries throw strings (dicom-parser), objects with an
+ * `exception` field, or multi-line dumps (HDF5-DIAG); the first non-empty
+ * line is kept, at most 300 characters.
+ */
 export function getErrorText(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  if (typeof error === "object" && error !== null && "exception" in error) {
-    return String((error as { exception: unknown }).exception);
-  }
-  return String(error);
+  let text: string;
+  if (error instanceof Error) text = error.message || error.name;
+  else if (typeof error === "object" && error !== null && "exception" in error) {
+    text = String((error as { exception: unknown }).exception);
+  } else text = String(error);
+  const line = text.split("\n").map((l) => l.trim()).find((l) => l.length > 0) ?? "unknown error";
+  return line.length > 300 ? `${line.slice(0, 297)}...` : line;
 }
 
 /** Returns a copy of `bytes` in a fresh, 0-offset `ArrayBuffer` (for aligned typed views). */
