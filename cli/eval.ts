@@ -26,7 +26,7 @@ import type { TaskOption, TaskPlugin } from "../core/plugin.ts";
 import type { Registry } from "../core/registry.ts";
 import type { ResultRecord } from "../core/result.ts";
 import { createDecodePool, type DecodePool } from "./decode_pool.ts";
-import { openEncoder } from "./encoder.ts";
+import { openEncoder, resolveWeightsOption } from "./encoder.ts";
 import { openCachedEncoder, runExtractCommand, shardOption } from "./extract.ts";
 import type { ShardSpec } from "../core/shard.ts";
 import { createProgress } from "./progress.ts";
@@ -179,7 +179,7 @@ export async function evaluate(
       );
     }
     const { exportDinov3Onnx } = await import("../plugins/encoders/dinov3/onnx.ts");
-    const written = await exportDinov3Onnx(o.weights, o.exportOnnx);
+    const written = await exportDinov3Onnx(await resolveWeightsOption(o.weights), o.exportOnnx);
     if (!o.quiet) {
       warn(`medprobe: wrote ${written.path} (${(written.bytes / 2 ** 20).toFixed(1)} MiB)`);
     }
@@ -333,7 +333,10 @@ function givenTaskOptions(
 export function addEvalOptions(cmd: Command, registry: Registry): Command {
   addSharedRunOptions(cmd)
     .option("--encoder <name>", "encoder plugin (default: read from the weights' config.json)")
-    .option("--weights <dir>", "weights folder (config.json + model.safetensors) or model file")
+    .option(
+      "--weights <dir>",
+      "weights folder (config.json + model.safetensors), model file, or Hugging Face id (facebook/dinov3-vits16-pretrain-lvd1689m)",
+    )
     .addOption(
       new Option("--precision <p>", "activation precision").choices(["f32", "f16"]).default("f32"),
     )
