@@ -162,9 +162,9 @@ async function loadModule(kind: "node" | "memory"): Promise<H5Module> {
 
 /** Short HDF5 error text: the innermost message of an HDF5-DIAG stack. */
 function hdf5Message(error: unknown): string {
-  const text = getErrorText(error);
+  const text = error instanceof Error ? error.message : String(error);
   const lines = [...text.matchAll(/#\d+: .*? in [\w]+\(\): (.*)/g)].map((m) => m[1].trim());
-  return lines.length > 0 ? lines[lines.length - 1] : text.split("\n")[0];
+  return lines.length > 0 ? lines[lines.length - 1] : getErrorText(error);
 }
 
 const SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
