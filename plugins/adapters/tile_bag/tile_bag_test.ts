@@ -302,6 +302,31 @@ Deno.test("TIFF tiles decoded by the streaming JPEG decoder equal the slide read
   p.reader.close();
 });
 
+Deno.test("a corrupt tile fails the slide with a FormatError naming the tile (never a silent bag)", async () => {
+  const { readTiffStructure, getTiffBlocks } = await import("../../formats/tiff/ifd.ts");
+  const { createBytesSource } = await import("../../formats/_io.ts");
+  const bytes = await Deno.readFile(slidePath);
+  const file = await readTiffStructure(createBytesSource(bytes, slidePath));
+  const blocks = getTiffBlocks(file, file.ifds[0], "level 0");
+  // Level 0 is 4×3 tiles of 256 px; tile 5 (column 1, row 1) lies in the tissue.
+  const at = blocks.offsets[5], n = blocks.byteCounts[5];
+  bytes.fill(0xff, at + Math.floor(n / 3), at + Math.floor(n / 3) + 64);
+  const broken = `${dir}/corrupt.tif`;
+  await Deno.writeFile(broken, bytes);
+  const adapter = createTileBagAdapter(options);
+  await assert.rejects(
+    () =>
+      adapter.extract({ kind: "slide", path: broken }, {
+        encoder: createToyEncoder(),
+        resolution: 16,
+        batchSize: 4,
+      }),
+    (e: Error) =>
+      e.name === "FormatError" && /Cannot read tile \d+/.test(e.message) &&
+      e.message.includes("corrupt.tif"),
+  );
+});
+
 Deno.test({
   name: "cleanup",
   fn: async () => await Deno.remove(dir, { recursive: true }),
