@@ -19,7 +19,7 @@ import {
   writeFileDurable,
 } from "../core/cache.ts";
 import { FormatError } from "../core/errors.ts";
-import { readJobRecords, type ShardJobRecord, writeJobRecord } from "../core/shard.ts";
+import { readJobRecords, type ShardJobRecord, writeJobRecord } from "./jobs.ts";
 import { formatBytes, say } from "./common.ts";
 
 /** One shard of an extraction as `cache status` reports it. */

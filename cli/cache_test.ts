@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { FeatureCache, type FeatureCacheKey, sampleShardFile } from "../core/cache.ts";
-import { writeJobRecord } from "../core/shard.ts";
+import { writeJobRecord } from "./jobs.ts";
 import { cacheStatus, mergeCaches } from "./cache.ts";
 
 const KEY: FeatureCacheKey = {

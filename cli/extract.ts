@@ -19,15 +19,8 @@ import { findDataset } from "../core/experiment.ts";
 import { cacheKeyFor, checkSources, extractFeatures } from "../core/extract.ts";
 import type { DatasetSpec, Encoder, Sample } from "../core/plugin.ts";
 import type { Registry } from "../core/registry.ts";
-import {
-  parseShard,
-  readJobRecords,
-  selectShard,
-  type ShardJobRecord,
-  type ShardSpec,
-  writeJobRecord,
-  writerIdentity,
-} from "../core/shard.ts";
+import { parseShard, selectShard, type ShardSpec } from "../core/shard.ts";
+import { readJobRecords, type ShardJobRecord, writeJobRecord, writerIdentity } from "./jobs.ts";
 import type { BackendRequest } from "../plugins/encoders/backend.ts";
 import {
   dataRootOption,

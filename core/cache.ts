@@ -15,7 +15,7 @@
  * <cache>/<namespace>/key.json          {"format": "medprobe-feature-cache", "format_version": 1, "namespace", "key"}
  * <cache>/<namespace>/manifest.json     the key plus every shard: {"file", "samples": [ids], "kinds": [kinds]}
  * <cache>/<namespace>/shards/<sha256(sample id), 32 hex>.safetensors
- * <cache>/<namespace>/jobs/shard-<K>-of-<N>.json   bookkeeping of `medprobe extract --shard` (core/shard.ts)
+ * <cache>/<namespace>/jobs/shard-<K>-of-<N>.json   bookkeeping of `medprobe extract --shard` (cli/jobs.ts)
  * ```
  * Each sample is written to its own shard, named by the SHA-256 of its id
  * ({@linkcode sampleShardFile}), so the files depend only on the features,

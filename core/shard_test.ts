@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { jobRecordFile, parseShard, readJobRecords, selectShard, writeJobRecord } from "./shard.ts";
+import { parseShard, selectShard } from "./shard.ts";
 
 const ids = (xs: readonly { id: string }[]) => xs.map((x) => x.id);
 
@@ -42,30 +42,5 @@ Deno.test("parseShard accepts K/N with 0 ≤ K < N only", () => {
   assert.deepEqual(parseShard("3/8"), { index: 3, count: 8 });
   for (const bad of ["8/8", "1/0", "-1/3", "a/b", "1", "1/2/3"]) {
     assert.throws(() => parseShard(bad), /Cannot parse the shard as it must be K\/N/, bad);
-  }
-});
-
-Deno.test("job records round-trip and list in shard order", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    assert.deepEqual(await readJobRecords(dir), []);
-    for (const shard of ["10/12", "2/12"]) {
-      await writeJobRecord(dir, {
-        shard,
-        state: "done",
-        attempts: 1,
-        samples: [shard],
-        failed: [],
-        computed: 1,
-        skipped: 0,
-        writer: { host: "h", pid: 1 },
-        started: "t",
-        updated: "t",
-      });
-    }
-    assert.equal(jobRecordFile({ index: 2, count: 12 }), "jobs/shard-2-of-12.json");
-    assert.deepEqual((await readJobRecords(dir)).map((r) => r.shard), ["2/12", "10/12"]);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
   }
 });

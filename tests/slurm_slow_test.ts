@@ -12,7 +12,7 @@
 import assert from "node:assert/strict";
 import { medprobe, ROOT } from "./_cli.ts";
 import { FeatureCache, type FeatureCacheKey } from "../core/cache.ts";
-import { readJobRecords } from "../core/shard.ts";
+import { readJobRecords } from "../cli/jobs.ts";
 
 async function run(
   cmd: string,
