@@ -160,13 +160,14 @@ export async function runDemo(registry: Registry, o: DemoOptions): Promise<Resul
       },
     });
     // EM neuron segmentation: affinities → watershed + waterz agglomeration, VOI / ARAND.
+    // 40 CPU steps: lr 1e-2 (the protocol's 1e-3 needs far more steps).
     runs.push({
       dataset: "em/cremi-a",
       head: "affinity",
       options: {
         resolution: 64,
         taskOptions: { thresholds: "0.2,0.4,0.6,0.8", montageSections: 4 },
-        headOptions: { epochs: 10, cropsPerEpoch: 4, patchSize: [4, 64, 64] },
+        headOptions: { epochs: 10, cropsPerEpoch: 4, patchSize: [4, 64, 64], lr: 1e-2 },
       },
     });
   }
