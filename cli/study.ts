@@ -196,7 +196,8 @@ function encoderEntry(
     ];
     const tag = name ?? (weights.split("/").filter(Boolean).at(-1) ?? weights);
     const flags: StudyObject = { weights };
-    if (name !== undefined) flags[isPlugin(name) ? "encoder" : "label"] = name;
+    // As in sweep: a name that is an encoder plugin selects it; any other only names the runs.
+    if (name !== undefined && isPlugin(name)) flags.encoder = name;
     return { tag, flags };
   }
   if (!isObj(v) || (v.weights === undefined && v.encoder === undefined)) {
@@ -211,9 +212,7 @@ function encoderEntry(
   const tag = String(
     label ?? v.encoder ?? String(v.weights).split("/").filter(Boolean).at(-1),
   );
-  const flags = flagsOf(v, ["name", "label"]);
-  if (label !== undefined) flags.label = label;
-  return { tag, flags };
+  return { tag, flags: flagsOf(v, ["name", "label"]) };
 }
 
 function datasetEntry(v: unknown, source: string): { id: string; flags: StudyObject } {
@@ -264,7 +263,7 @@ export interface ExpandOptions {
   source?: string;
   /** Overrides the study's `out`. */
   out?: string;
-  /** True for encoder plugin names (a `name=weights` name that is not one is a label). */
+  /** True for encoder plugin names (a `name=weights` name that is not one only names the runs' folders). */
   isEncoderPlugin?: (name: string) => boolean;
 }
 
@@ -319,7 +318,7 @@ export function expandStudy(study: StudyObject, options: ExpandOptions = {}): St
               Object.assign(flags, grid);
               delete flags.out;
               const encTag = enc.tag ||
-                String(flags.label ?? flags.encoder ?? "").split("/").filter(Boolean).at(-1) ||
+                String(flags.encoder ?? "").split("/").filter(Boolean).at(-1) ||
                 "encoder";
               const resTag = resolutionText(flags.resolution ?? "default");
               const parts = [root, ds.id, `${encTag}@${resTag}`, String(flags.head ?? "default")];
@@ -459,11 +458,6 @@ export async function runStudy(
   }
   const evalCmd = cli.createProgram(registry).commands.find((c) => c.name() === "eval");
   const hasFlag = (flag: string) => evalCmd?.options.some((o) => o.long === flag) ?? false;
-  // Labels of custom models need eval's --label; without it the plugin's id is recorded.
-  for (const run of runs) {
-    const i = run.argv.indexOf("--label");
-    if (i >= 0 && !hasFlag("--label")) run.argv.splice(i, 2);
-  }
   await validateRuns(runs, registry, cli, path);
   const root = studyRoot(study, path, options.out);
   const resolvedPath = `${root}/study.resolved.json`;
