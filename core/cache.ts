@@ -569,6 +569,25 @@ export class FeatureCache {
    * Writes of one instance are serialised.
    */
   put(entries: readonly CacheEntry[]): Promise<string> {
+    // A poisoned entry cannot exist: NaN/Infinity features are refused
+    // before anything is written (the caller records the sample as failed).
+    for (const entry of entries) {
+      for (const [kind, t] of Object.entries(entry.features ?? {})) {
+        const data = t?.data;
+        if (!(data instanceof Float32Array)) continue;
+        for (let i = 0; i < data.length; i++) {
+          if (!Number.isFinite(data[i])) {
+            return Promise.reject(
+              new TypeError(
+                `Cannot cache the features of "${entry.id}" as they must be finite: kind "${kind}" holds ${
+                  data[i]
+                } at index ${i}`,
+              ),
+            );
+          }
+        }
+      }
+    }
     const run = this.#queue.then(() => this.#put(entries));
     this.#queue = run.catch(() => {});
     return run;

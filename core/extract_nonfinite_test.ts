@@ -73,3 +73,26 @@ Deno.test("extractFeatures() records a sample with non-finite features as failed
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("FeatureCache.put() refuses NaN/Infinity features and writes nothing (chunked adapters included)", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const cache = await FeatureCache.open(root, TOY_KEY);
+    const cls = { data: Float32Array.of(1, Infinity, 3), shape: [3] };
+    await assert.rejects(
+      () => cache.put([{ id: "vol#0", features: { cls } }]),
+      /Cannot cache the features of "vol#0" as they must be finite: kind "cls" holds Infinity at index 1/,
+    );
+    await cache.refresh();
+    assert.deepEqual(cache.ids(), []);
+    assert.deepEqual([...Deno.readDirSync(`${cache.dir}/shards`)], []);
+    await cache.put([{
+      id: "vol#0",
+      features: { cls: { data: Float32Array.of(1, 2, 3), shape: [3] } },
+    }]);
+    assert.deepEqual(cache.ids(), ["vol#0"]);
+    cache.close();
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
