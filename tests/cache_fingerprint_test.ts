@@ -210,3 +210,29 @@ Deno.test("eval --from-cache counts the features of a changed file as missing", 
     new RegExp(`every sample must be cached: 1 missing .*\\(${name}; features of files changed`),
   );
 });
+
+Deno.test("a PET/CT case read as CT+PET is fingerprinted from both files", async () => {
+  const { petCtSample } = await import("../plugins/modalities/pet/_common.ts");
+  const { fingerprintSample } = await import("../core/fingerprint.ts");
+  const dir = await Deno.makeTempDir();
+  for (const f of ["ct", "pet", "seg"]) await Deno.writeTextFile(`${dir}/${f}.nii`, f);
+  const files = {
+    id: "c1",
+    subject: "p1",
+    ct: `${dir}/ct.nii`,
+    pet: `${dir}/pet.nii`,
+    seg: `${dir}/seg.nii`,
+  };
+  const both = petCtSample(files, "ct+pet", 2);
+  const ctOnly = petCtSample(files, "ct", 2);
+  const before = await fingerprintSample(both);
+  assert.match(before!, /:set:2:/);
+  const ctBefore = await fingerprintSample(ctOnly);
+  await Deno.writeTextFile(`${dir}/pet.nii`, "other PET");
+  assert.notEqual(
+    await fingerprintSample(both),
+    before,
+    "a changed PET changes the CT+PET features",
+  );
+  assert.equal(await fingerprintSample(ctOnly), ctBefore, "CT-only features do not depend on PET");
+});

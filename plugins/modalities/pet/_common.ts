@@ -208,6 +208,8 @@ export function petCtSample(
     id,
     subject,
     path: channels === "pet" ? pet : ct,
+    // Both files make the features: the cache's fingerprint covers both (core/fingerprint.ts).
+    ...(channels === "ct+pet" ? { sources: [ct, pet] } : {}),
     labelPath: seg,
     load,
     async loadLabels(): Promise<Uint8Array> {
