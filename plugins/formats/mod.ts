@@ -113,7 +113,9 @@ export {
   type Slide,
   SLIDE_COMPRESSIONS,
   type SlideAssociatedImage,
+  type SlideJpegDecoder,
   type SlideLevel,
+  type SlideOptions,
   type SlideRegion,
   STACK_COMPRESSIONS,
   type TiffSampleType,
@@ -155,4 +157,12 @@ export {
   readCtRateMetadata,
   readNihDataEntry,
 } from "./csv/mod.ts";
+export {
+  checkDecodeBudget,
+  DEFAULT_READ_LIMITS,
+  type DecodeRequest,
+  getReadLimits,
+  type ReadLimits,
+  setReadLimits,
+} from "./limits.ts";
 export type { Image2D, Volume } from "../../core/plugin.ts";

@@ -27,7 +27,9 @@ export {
   type Slide,
   SLIDE_COMPRESSIONS,
   type SlideAssociatedImage,
+  type SlideJpegDecoder,
   type SlideLevel,
+  type SlideOptions,
   type SlideRegion,
 } from "./slide.ts";
 export {
