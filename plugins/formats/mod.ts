@@ -159,8 +159,8 @@ export {
 } from "./csv/mod.ts";
 export {
   checkDecodeBudget,
-  DEFAULT_READ_LIMITS,
   type DecodeRequest,
+  DEFAULT_READ_LIMITS,
   getReadLimits,
   type ReadLimits,
   setReadLimits,
