@@ -63,6 +63,7 @@ figure { margin: .8rem 0 1.4rem; }
 figure svg { max-width: 100%; height: auto; }
 .radars { display: flex; flex-wrap: wrap; gap: 1.5rem; }
 .runs, .table-wrap { overflow-x: auto; }
+.table-wrap td, .table-wrap th { white-space: nowrap; }
 .runs table { font-size: .78rem; }
 code { font-size: .85em; }
 `;
