@@ -14,7 +14,13 @@
 
 import { type Command, InvalidArgumentError } from "commander";
 import { readAffinities, writeHdf5 } from "../plugins/segment/io.ts";
-import { mergeFunctionName, parseMergeFunction } from "../plugins/segment/agglomerate.ts";
+import {
+  agglomerate,
+  applyMap,
+  mergeFunctionName,
+  parseMergeFunction,
+} from "../plugins/segment/agglomerate.ts";
+import type { Fragments } from "../plugins/segment/watershed.ts";
 import { type IntegerLabelData, toDenseLabels, toUint64Labels } from "../plugins/segment/labels.ts";
 import { scoreSegmentation, segmentAffinities } from "../plugins/segment/segment.ts";
 import { FormatError } from "../core/errors.ts";
@@ -34,6 +40,10 @@ export interface AgglomerateCliOptions {
   threshold: number;
   /** Merge function. @default {"quantile-75"} */
   mergeFunction?: string;
+  /** HDF5 file of fragments to agglomerate instead of the watershed's. */
+  fragments?: string;
+  /** Dataset of the fragments. @default {"volumes/fragments"} */
+  fragmentsDataset?: string;
   /** Watershed low threshold. @default {0.0001} */
   low?: number;
   /** Watershed high threshold. @default {0.9999} */
@@ -64,6 +74,44 @@ export interface AgglomerateSummary {
   seconds: number;
 }
 
+/** Reads integer fragments (0 = background) shaped like the affinities' volume. */
+async function readFragments(
+  path: string,
+  name: string,
+  shape: readonly [number, number, number],
+): Promise<Fragments> {
+  const file = await openHdf5(path);
+  let array;
+  try {
+    if (!file.list().includes(name) || !file.isDataset(name)) {
+      throw new FormatError(`Cannot read fragments as dataset "${name}" must exist`, { path });
+    }
+    array = file.read(name);
+  } finally {
+    file.close();
+  }
+  if (array.shape.join() !== shape.join()) {
+    throw new FormatError(
+      `Cannot use fragments "${name}" as their shape must be the affinities' (${
+        shape.join(", ")
+      }): current shape is (${array.shape.join(", ")})`,
+      { path },
+    );
+  }
+  if (array.dtype.startsWith("float")) {
+    throw new FormatError(
+      `Cannot use fragments "${name}" as they must be integers: current type is ${array.dtype}`,
+      { path },
+    );
+  }
+  const dense = toDenseLabels({ data: array.data as IntegerLabelData, shape }, {
+    background: [0n],
+  });
+  const sizes = new Float64Array(dense.count + 1);
+  for (const id of dense.data) sizes[id]++;
+  return { data: dense.data, shape, count: dense.count, sizes };
+}
+
 /**
  * Runs the agglomeration on an affinity file and writes the segmentation.
  *
@@ -74,12 +122,24 @@ export async function runAgglomerate(o: AgglomerateCliOptions): Promise<Agglomer
   const start = performance.now();
   const mergeFunction = mergeFunctionName(parseMergeFunction(o.mergeFunction ?? "quantile-75"));
   const affs = await readAffinities(o.input, o.dataset ?? "volumes/affinities");
-  const [seg] = segmentAffinities(affs.data, affs.shape, {
-    thresholds: [o.threshold],
-    mergeFunction,
-    low: o.low,
-    high: o.high,
-  });
+  let seg: { data: Uint32Array; segments: number };
+  if (o.fragments) {
+    // the caller's fragments (e.g. lsd's watershed_from_affinities), waterz's `fragments=`
+    const fragments = await readFragments(
+      o.fragments,
+      o.fragmentsDataset ?? "volumes/fragments",
+      affs.shape,
+    );
+    const [level] = agglomerate(affs.data, fragments, [o.threshold], { mergeFunction });
+    seg = { data: applyMap(fragments.data, level.map), segments: level.segments };
+  } else {
+    [seg] = segmentAffinities(affs.data, affs.shape, {
+      thresholds: [o.threshold],
+      mergeFunction,
+      low: o.low,
+      high: o.high,
+    });
+  }
   const resolution = affs.resolutionNm ? { resolution: [...affs.resolutionNm] } : undefined;
   await writeHdf5(o.out, [{
     name: "volumes/labels/neuron_ids",
@@ -174,6 +234,11 @@ export function registerAgglomerateCommand(program: Command): void {
       'waterz merge function: "mean", "quantile-50", "quantile-75", "quantile-85"...',
       "quantile-75",
     )
+    .option(
+      "--fragments <file>",
+      "agglomerate these fragments (integer, 0 = background) instead of the watershed's",
+    )
+    .option("--fragments-dataset <name>", "fragments dataset", "volumes/fragments")
     .option("--low <a>", "watershed: affinities at or below never connect", unitNumber, 0.0001)
     .option("--high <a>", "watershed: affinities at or above always connect", unitNumber, 0.9999)
     .option("--gt <file>", "ground truth HDF5 to score against (VOI, ARAND)")
@@ -201,6 +266,8 @@ export function registerAgglomerateCommand(program: Command): void {
       gt?: string;
       gtDataset: string;
       borderThreshold: number;
+      fragments?: string;
+      fragmentsDataset: string;
       json?: boolean;
     }) => {
       const s = await runAgglomerate({ input, ...opts });

@@ -62,6 +62,31 @@ Deno.test("medprobe agglomerate: gt affinities in any file and dataset → neuro
       borderThreshold: 8,
     });
     assert.ok(masked.scores!.voiSum <= 0.01, JSON.stringify(masked.scores));
+    // the caller's fragments (here: the gt split in two along x) are agglomerated back
+    const halves = p.dense.map((l, i) => (l * 2 + ((i % 32) < 16 ? 0 : 1)));
+    await writeHdf5(`${dir}/frag.h5`, [{
+      name: "volumes/fragments",
+      data: halves,
+      shape: p.shape,
+    }]);
+    const fromFragments = await runAgglomerate({
+      input: `${dir}/pred.h5`,
+      dataset: "pred/affs",
+      out: `${dir}/seg4.h5`,
+      threshold: 0.5,
+      fragments: `${dir}/frag.h5`,
+      gt: `${dir}/gt.h5`,
+    });
+    assert.ok(fromFragments.scores!.voiSum <= 0.01, JSON.stringify(fromFragments.scores));
+    const tooStrict = await runAgglomerate({
+      input: `${dir}/pred.h5`,
+      dataset: "pred/affs",
+      out: `${dir}/seg5.h5`,
+      threshold: 0,
+      fragments: `${dir}/frag.h5`,
+      gt: `${dir}/gt.h5`,
+    });
+    assert.ok(tooStrict.scores!.voiSplit > 0.5, JSON.stringify(tooStrict.scores)); // nothing merged: halves stay split
     // missing dataset: a FormatError naming the file and the dataset (exit 1)
     const error = await runAgglomerate({
       input: `${dir}/pred.h5`,
