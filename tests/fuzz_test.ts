@@ -30,6 +30,7 @@ import {
   scaleNiftiData,
 } from "../plugins/formats/mod.ts";
 import { setReadLimits } from "../plugins/formats/limits.ts";
+import { decodeJpegBytes } from "../plugins/formats/jpeg_stream/decoder.ts";
 
 const DIR = new URL("../fixtures/formats/", import.meta.url).pathname;
 const CASES = Number(Deno.env.get("MEDPROBE_FUZZ_CASES") ?? 300);
@@ -84,7 +85,21 @@ function readerFor(path: string): Reader {
   if (path.endsWith(".hdf")) return readHdf5;
   if (path.startsWith("wsi/")) return readSlide;
   if (path.endsWith(".tif")) return (b, n) => parseTiffStack(b, n);
-  if (/\.(png|jpe?g)$/.test(path)) return (b, n) => Promise.resolve(parseImage(b, n));
+  if (/\.jpe?g$/.test(path)) {
+    // Both JPEG decoders: jpeg-js (images, DICOM, slides) and the streaming one (tile bags).
+    return (b, n) => {
+      let first: unknown;
+      try {
+        parseImage(b, n);
+      } catch (e) {
+        first = e;
+      }
+      decodeJpegBytes(b, n);
+      if (first !== undefined) throw first;
+      return Promise.resolve();
+    };
+  }
+  if (/\.png$/.test(path)) return (b, n) => Promise.resolve(parseImage(b, n));
   if (path.endsWith(".csv")) return (b, n) => Promise.resolve(readCsvTables(b, n));
   throw new Error(`no reader for ${path}`);
 }

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { gzipSync } from "node:zlib";
 import { FormatError } from "../../core/errors.ts";
 import { decodeJpeg } from "./_jpeg.ts";
+import { decodeJpegBytes } from "./jpeg_stream/decoder.ts";
 import { encodePng, parsePng } from "./image/png.ts";
 import { parseNifti } from "./nifti/reader.ts";
 import { encodeNifti } from "./nifti/writer.ts";
@@ -70,6 +71,13 @@ Deno.test("decodeJpeg() refuses a 15 KB-class JPEG declaring 65535x65535 before 
       0xff;
   const grown = await expectRefused(() => decodeJpeg(bytes, "big.jpg"), "big.jpg", /maxPixels/);
   assert.ok(grown < 64, `RSS grew ${grown.toFixed(1)} MB`);
+  // The streaming decoder (tile bags) checks the same budget.
+  const grownStream = await expectRefused(
+    () => decodeJpegBytes(bytes, "big.jpg"),
+    "big.jpg",
+    /maxPixels/,
+  );
+  assert.ok(grownStream < 64, `RSS grew ${grownStream.toFixed(1)} MB`);
   // With the budget lifted, the scan data is still too short for the blocks.
   const previous = setReadLimits({ maxPixels: 2 ** 33, maxBytes: 2 ** 50 });
   try {

@@ -21,6 +21,7 @@
  */
 
 import { FormatError } from "../../../core/errors.ts";
+import { checkDecodeBudget } from "../limits.ts";
 import { convertYcbcrRow, upsampleRow } from "../_jpeg_color.ts";
 
 /** A band of decoded rows. */
@@ -853,6 +854,12 @@ export function decodeJpegBytes(
   const reader = new Reader(bytesSource(bytes), Math.min(1 << 20, Math.max(64, bytes.length)));
   const header = readHeader(reader, path);
   const stream = createStream(path, { close() {} }, reader, header, options.colorTransform);
+  checkDecodeBudget(path, {
+    what: "JPEG",
+    field: `the frame header (SOF ${stream.width}x${stream.height})`,
+    pixels: stream.width * stream.height,
+    bytes: stream.width * stream.height * stream.channels,
+  });
   const data = new Uint8Array(stream.width * stream.height * stream.channels);
   for (const band of stream.bandsSync()) {
     data.set(band.data, band.y * stream.width * stream.channels);
