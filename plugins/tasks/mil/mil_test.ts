@@ -106,3 +106,17 @@ Deno.test("parseRatio() and the task's options", () => {
     TypeError,
   );
 });
+
+Deno.test("stratifiedPatientSplit() keeps both classes on both sides, patients together", async () => {
+  const { stratifiedPatientSplit } = await import("./mod.ts");
+  const samples = Array.from({ length: 40 }, (_, i) => slide(`${i < 8 ? "t" : "n"}${i}`));
+  for (const seed of [1, 2, 3]) {
+    const { train, test } = stratifiedPatientSplit(samples, 0.1, seed);
+    assert.equal(train.length + test.length, 40);
+    assert.ok(
+      test.some((id) => id.startsWith("t")) && test.some((id) => id.startsWith("n")),
+      `${test}`,
+    );
+    assert.ok(train.some((id) => id.startsWith("t")));
+  }
+});

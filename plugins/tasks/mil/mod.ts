@@ -15,7 +15,7 @@
  * **Splits.** `--folds 0` (default) uses the dataset's official split
  * (protocol `trainSplit` / `testSplit`, e.g. Camelyon16's 270 / 129);
  * `--val-fraction` of the training patients (seeded) is held out for model
- * selection. `--folds K` runs patient-level K-fold cross-validation over
+ * selection (stratified by class). `--folds K` runs patient-level K-fold cross-validation over
  * `--cv-split` (default `all` when the dataset has it): fold i tests on
  * group i; the rest is split into train and validation by `--cv-ratio`
  * (`7:1:2` gives val = 1/8 of the rest, as BCNB's protocol).
@@ -122,6 +122,36 @@ export function parseRatio(text: string): [number, number, number] {
 }
 
 /**
+ * A seeded patient-level split stratified by class: patients (a patient's
+ * class is the largest target of its slides) are split per class with
+ * `patientSplit`, so both sides keep both classes whenever a class has two
+ * patients or more (a class with one patient stays on the training side).
+ */
+export function stratifiedPatientSplit(
+  samples: readonly Sample[],
+  fraction: number,
+  seed: number,
+): { train: string[]; test: string[] } {
+  const classOf = new Map<string, number>();
+  for (const s of samples) {
+    const key = s.subject ?? s.id;
+    classOf.set(key, Math.max(classOf.get(key) ?? -Infinity, s.target?.[0] ?? 0));
+  }
+  const train: string[] = [], test: string[] = [];
+  for (const c of [...new Set(classOf.values())].sort()) {
+    const group = samples.filter((s) => classOf.get(s.subject ?? s.id) === c);
+    if (new Set(group.map((s) => s.subject ?? s.id)).size < 2) {
+      train.push(...group.map((s) => s.id));
+      continue;
+    }
+    const split = patientSplit(group, fraction, seed);
+    train.push(...split.train);
+    test.push(...split.test);
+  }
+  return { train: train.sort(), test: test.sort() };
+}
+
+/**
  * The runs of a MIL evaluation: the official split with a seeded
  * patient-level validation hold-out, or K patient-level folds each split
  * into train and validation by the ratio; every one repeated per seed.
@@ -142,7 +172,11 @@ export function planMilRuns(
   const seeds = Array.from({ length: options.seeds }, (_, i) => options.seed + i);
   const ids = (list: readonly { id: string }[]) => list.map((s) => s.id);
   if (options.folds === 0) {
-    const { train, test: val } = patientSplit(options.train, options.valFraction, options.seed);
+    const { train, test: val } = stratifiedPatientSplit(
+      options.train,
+      options.valFraction,
+      options.seed,
+    );
     for (const seed of seeds) runs.push({ fold: 0, seed, train, val, test: ids(options.test) });
     return runs;
   }
@@ -152,7 +186,7 @@ export function planMilRuns(
   for (const f of folds) {
     const rest = f.train.map((id) => byId.get(id)!);
     const split = b > 0
-      ? patientSplit(rest, b / (a + b), options.seed + 1000 + f.index)
+      ? stratifiedPatientSplit(rest, b / (a + b), options.seed + 1000 + f.index)
       : { train: f.train.slice(), test: [] as string[] };
     for (const seed of seeds) {
       runs.push({ fold: f.index, seed, train: split.train, val: split.test, test: [...f.val] });
@@ -600,10 +634,10 @@ export async function runMil(ctx: TaskContext): Promise<ResultRecord> {
         ...(folds > 0 ? { fold: { index: -1, count: folds }, cvRatio: ratio.join(":") } : {}),
         split: folds === 0 ? "official" : `${folds}-fold patient-level CV`,
         validation: folds === 0
-          ? `${valFraction} of the training patients (seeded), for model selection`
+          ? `${valFraction} of the training patients (seeded, stratified by class), for model selection`
           : `${ratio[1]}/${
             ratio[0] + ratio[1]
-          } of each fold's training patients, for model selection`,
+          } of each fold's training patients (seeded, stratified by class), for model selection`,
         modelSelection: `epochs in [${
           selectEpochs.join(", ")
         }] by validation AUC (ties: fewer epochs)`,
