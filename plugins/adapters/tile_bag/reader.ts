@@ -172,9 +172,10 @@ function tiffReader(path: string, slide: Slide): WsiReader {
       // Grid tiles rarely align with file tiles: keep the decoded file tiles
       // of about two rows of grid tiles (least recently used out), so each
       // file tile is decoded about once.
-      const limit = Math.max(
-        16,
-        2 * (lv.tilesAcross + 1) * Math.ceil(grid.readSize / lv.tileHeight + 1),
+      // Capped at 384 file tiles (~75 MiB of 256 px tiles) whatever the slide's width.
+      const limit = Math.min(
+        384,
+        Math.max(16, 2 * (lv.tilesAcross + 1) * Math.ceil(grid.readSize / lv.tileHeight + 1)),
       );
       const cache = new Map<number, Uint8Array>();
       const fileTile = async (col: number, row: number): Promise<Uint8Array> => {
