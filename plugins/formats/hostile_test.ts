@@ -327,3 +327,26 @@ Deno.test("parseDicom() refuses non-numeric Rescale Slope and Number of Frames, 
     await expectRefused(() => parseDicom(implicit.slice(0, cut), "cut.dcm"), "cut.dcm", /\S/);
   }
 });
+
+Deno.test("parsePng() refuses a 4x4 image whose IDAT inflates to 64 MB before fast-png inflates it", async () => {
+  const { deflateSync } = await import("node:zlib");
+  const idat = new Uint8Array(deflateSync(new Uint8Array(64 * MB)));
+  const ihdr = encodePng({ data: new Uint8Array(16), width: 4, height: 4, channels: 1 }).subarray(
+    0,
+    33,
+  );
+  const png = new Uint8Array(ihdr.length + 12 + idat.length + 12);
+  png.set(ihdr);
+  const view = new DataView(png.buffer);
+  view.setUint32(33, idat.length);
+  png.set([0x49, 0x44, 0x41, 0x54], 37); // "IDAT" (CRC left 0: refused before it is checked)
+  png.set(idat, 41);
+  const end = 41 + idat.length + 4;
+  png.set([0x49, 0x45, 0x4e, 0x44], end + 4); // IEND, length 0
+  const grown = await expectRefused(
+    () => parsePng(png, "inflating.png"),
+    "inflating.png",
+    /IDAT data must inflate to at most \d+ bytes as declared by IHDR \(4x4/,
+  );
+  assert.ok(grown < 32, `RSS grew ${grown.toFixed(1)} MB`);
+});

@@ -206,7 +206,8 @@ function paeth(a: number, b: number, c: number): number {
  * indices) to one value per pixel. fast-png 8 treats every sub-byte sample
  * of an interlaced image as a whole byte, so this case is decoded here.
  */
-function decodeAdam7LowBit(bytes: Uint8Array, header: PngHeader, path: string): Uint8Array {
+/** The IDAT chunks' data, joined. */
+function joinIdat(bytes: Uint8Array): Uint8Array {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
   const parts: Uint8Array[] = [];
   for (let at = 8; at + 12 <= bytes.length;) {
@@ -216,7 +217,35 @@ function decodeAdam7LowBit(bytes: Uint8Array, header: PngHeader, path: string): 
     if (type === "IEND") break;
     at += 12 + length;
   }
-  const joined = concatBytes(parts);
+  return concatBytes(parts);
+}
+
+/**
+ * Inflates the IDAT stream natively with its output capped at what the
+ * IHDR declares (the filtered rows, Adam7's extra filter bytes included),
+ * before fast-png inflates it without a cap: a small image whose IDAT
+ * inflates to gigabytes is refused here.
+ */
+function checkIdatInflation(bytes: Uint8Array, header: PngHeader, path: string): void {
+  const { width, height, bitDepth, colorType, interlaced } = header;
+  const rowBytes = (w: number) => 1 + Math.ceil((w * CHANNELS[colorType] * bitDepth) / 8);
+  let declared = height * rowBytes(width);
+  if (interlaced) declared += 7 * (height + 8) + 7 * rowBytes(8); // pass row overheads
+  try {
+    inflateSync(joinIdat(bytes), { maxOutputLength: declared + 1024 });
+  } catch (cause) {
+    if ((cause as { code?: string })?.code === "ERR_BUFFER_TOO_LARGE") {
+      throw new FormatError(
+        `Cannot decode PNG as its IDAT data must inflate to at most ${declared} bytes as declared by IHDR (${width}x${height}, colour type ${colorType}, ${bitDepth} bits): it inflates to more`,
+        { path, cause },
+      );
+    }
+    // Corrupt data: fast-png's own message says what is wrong.
+  }
+}
+
+function decodeAdam7LowBit(bytes: Uint8Array, header: PngHeader, path: string): Uint8Array {
+  const joined = joinIdat(bytes);
   let data: Uint8Array;
   try {
     const inflated = inflateSync(joined, {
@@ -367,6 +396,7 @@ export function parsePng(bytes: Uint8Array, path: string): RasterImage {
       data = scaleLowBit(values, bitDepth);
     }
   } else {
+    checkIdatInflation(bytes, header, path);
     let decoded: ReturnType<typeof fastPng.decode>;
     try {
       decoded = fastPng.decode(bytes, { checkCrc: true });
