@@ -76,15 +76,14 @@ export function extractCommand(o: ClusterJobOptions, shardExpr: string): string 
 }
 
 /**
- * The commands of the final job: check the cache, fit each head from the
- * cache without running the encoder (`eval --from-cache`), write the report.
+ * The commands of the final job: log the cache's status, fit each head from
+ * the cache without running the encoder (`eval --from-cache`, which refuses
+ * when a sample of this run is missing), write the report.
  */
 export function finalCommands(o: ClusterJobOptions): string[] {
   const q = (words: string[]) => words.map(shellQuote).join(" ");
   return [
-    `${o.medprobe} ${
-      q(["cache", "status", o.cache, "--dataset", o.dataset, "--require-complete"])
-    }`,
+    `${o.medprobe} ${q(["cache", "status", o.cache, "--dataset", o.dataset])}`,
     ...o.heads.map((head) =>
       `${o.medprobe} ${
         q([
