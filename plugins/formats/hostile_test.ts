@@ -350,3 +350,24 @@ Deno.test("parsePng() refuses a 4x4 image whose IDAT inflates to 64 MB before fa
   );
   assert.ok(grown < 32, `RSS grew ${grown.toFixed(1)} MB`);
 });
+
+Deno.test("decodePackBits() matches the TIFF PackBits stacks and stops at the block size", async () => {
+  const { decodePackBits } = await import("./tiff/_codecs.ts");
+  // -3 → repeat next byte 4 times; 1 → 2 literal bytes; -128 is a no-op.
+  assert.deepEqual([...decodePackBits(new Uint8Array([0xfd, 7, 1, 5, 6, 0x80]), 6)], [
+    7,
+    7,
+    7,
+    7,
+    5,
+    6,
+  ]);
+  assert.throws(() => decodePackBits(new Uint8Array([0x81, 9]), 100), /at most 100 bytes/);
+  assert.throws(() => decodePackBits(new Uint8Array([5, 1]), 100), /passes the end/);
+  const data = Uint8Array.from({ length: 64 * 64 }, (_, i) => (i % 97 < 50 ? 3 : i % 251));
+  const stack = await parseTiffStack(
+    encodeTiffStack(data, { shape: [1, 64, 64], compression: "packbits" }),
+    "packbits.tif",
+  );
+  assert.deepEqual([...stack.data], [...data]);
+});

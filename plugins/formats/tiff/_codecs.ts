@@ -1,5 +1,5 @@
 /**
- * Bounded strip/tile decoders for geotiff: LZW and Deflate whose output can
+ * Bounded strip/tile decoders for geotiff: LZW, Deflate and PackBits whose output can
  * never pass the block's expected size (tile width × tile height × bytes
  * per pixel), registered in place of geotiff's own (whose LZW grows a
  * JavaScript array without limit: a PackBits file relabelled as LZW reached
@@ -108,6 +108,42 @@ export function decodeLzw(input: Uint8Array, limit: number): Uint8Array {
   return pos === limit ? out : out.slice(0, pos);
 }
 
+/**
+ * Decodes PackBits into at most `limit` bytes; throws an `Error` naming the
+ * limit as soon as the output would pass it, or when a run reads past the
+ * end of the data.
+ */
+export function decodePackBits(input: Uint8Array, limit: number): Uint8Array {
+  const out = new Uint8Array(limit);
+  let pos = 0;
+  const overflow = () =>
+    new Error(
+      `PackBits output must be at most ${limit} bytes (the block's tile width × height × bytes per pixel): the data decodes to more`,
+    );
+  for (let i = 0; i < input.length;) {
+    const header = (input[i] << 24) >> 24; // int8
+    i++;
+    if (header >= 0) {
+      const n = header + 1;
+      if (i + n > input.length) {
+        throw new Error("corrupt PackBits data: a literal run passes the end");
+      }
+      if (pos + n > limit) throw overflow();
+      out.set(input.subarray(i, i + n), pos);
+      pos += n;
+      i += n;
+    } else if (header !== -128) {
+      const n = 1 - header;
+      if (i >= input.length) throw new Error("corrupt PackBits data: a repeat run passes the end");
+      if (pos + n > limit) throw overflow();
+      out.fill(input[i], pos, pos + n);
+      pos += n;
+      i++;
+    }
+  }
+  return pos === limit ? out : out.slice(0, pos);
+}
+
 function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
   return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
     ? bytes.buffer as ArrayBuffer
@@ -118,6 +154,13 @@ class BoundedLzwDecoder extends GeoTIFF.BaseDecoder {
   override decodeBlock(buffer: ArrayBufferLike): ArrayBufferLike {
     const limit = getBlockLimit(this.parameters as unknown as BlockParameters);
     return toArrayBuffer(decodeLzw(new Uint8Array(buffer), limit));
+  }
+}
+
+class BoundedPackBitsDecoder extends GeoTIFF.BaseDecoder {
+  override decodeBlock(buffer: ArrayBufferLike): ArrayBufferLike {
+    const limit = getBlockLimit(this.parameters as unknown as BlockParameters);
+    return toArrayBuffer(decodePackBits(new Uint8Array(buffer), limit));
   }
 }
 
@@ -142,7 +185,7 @@ class BoundedDeflateDecoder extends GeoTIFF.BaseDecoder {
 let registered = false;
 
 /**
- * Registers the bounded LZW (5) and Deflate (8, 32946) decoders with
+ * Registers the bounded LZW (5), Deflate (8, 32946) and PackBits (32773) decoders with
  * geotiff, once per process, and routes geotiff's console warnings
  * ("ran off the end of the buffer") to nowhere: the readers report
  * failures themselves.
@@ -161,6 +204,7 @@ export function registerBoundedTiffDecoders(): void {
   };
   api.addDecoder(5, () => Promise.resolve(BoundedLzwDecoder), undefined, false);
   api.addDecoder([8, 32946], () => Promise.resolve(BoundedDeflateDecoder), undefined, false);
+  api.addDecoder(32773, () => Promise.resolve(BoundedPackBitsDecoder), undefined, false);
   const quiet = () => {};
   api.setLogger?.({
     log: quiet,
