@@ -16,12 +16,7 @@
 import { type Command, Option } from "commander";
 import { UsageError } from "../core/errors.ts";
 import { environmentInfo } from "../core/environment.ts";
-import {
-  camelCase,
-  findDataset,
-  resolveTask,
-  type TaskRequest,
-} from "../core/experiment.ts";
+import { camelCase, findDataset, resolveTask, type TaskRequest } from "../core/experiment.ts";
 import type { TaskOption, TaskPlugin } from "../core/plugin.ts";
 import type { Registry } from "../core/registry.ts";
 import type { ResultRecord } from "../core/result.ts";
@@ -286,8 +281,15 @@ function taskOptionFlags(registry: Registry): { option: TaskOption; tasks: strin
   return [...byName.values()];
 }
 
-function addTaskOptions(cmd: Command, registry: Registry): Command {
+/**
+ * Adds every task's options to a command, each flag once; a flag the
+ * command already has (e.g. `sweep --seeds`) keeps the command's meaning.
+ * Call it after the command's own options.
+ */
+export function addTaskOptions(cmd: Command, registry: Registry): Command {
+  const taken = new Set(cmd.options.map((o) => o.long));
   for (const { option: o, tasks } of taskOptionFlags(registry)) {
+    if (taken.has(`--${o.name}`) || taken.has(`--no-${o.name}`)) continue;
     const group = `Options of task ${tasks.join(", ")}:`;
     const def = o.default !== undefined ? ` (default: ${o.default})` : "";
     let opt: Option;
@@ -313,9 +315,12 @@ function givenTaskOptions(
   const spec = findDataset(registry, datasetId).spec;
   const own = new Set(registry.get("task", spec.task).options.map((o) => o.name));
   const out: Record<string, unknown> = {};
+  const group = (o: { helpGroupHeading?: string }) =>
+    o.helpGroupHeading?.startsWith("Options of task ") ?? false;
+  const added = new Set(cmd.options.filter(group).map((o) => o.attributeName()));
   for (const { option, tasks } of taskOptionFlags(registry)) {
     const key = camelCase(option.name);
-    if (cmd.getOptionValueSource(key) !== "cli") continue;
+    if (!added.has(key) || cmd.getOptionValueSource(key) !== "cli") continue;
     if (!own.has(option.name)) {
       throw new UsageError(
         `Cannot use --${option.name} with "${datasetId}" as it is an option of task ${
@@ -329,8 +334,11 @@ function givenTaskOptions(
   return out;
 }
 
-/** `eval`'s options beside the shared ones (also used by `segment`). */
-export function addEvalOptions(cmd: Command, registry: Registry): Command {
+/**
+ * `eval`'s options beside the shared ones (also used by `sweep` and
+ * `segment`, which then add their own and {@linkcode addTaskOptions}).
+ */
+export function addEvalOptions(cmd: Command): Command {
   addSharedRunOptions(cmd)
     .option("--encoder <name>", "encoder plugin (default: read from the weights' config.json)")
     .option(
@@ -356,18 +364,49 @@ export function addEvalOptions(cmd: Command, registry: Registry): Command {
       "comma-separated metric plugins (default: the protocol's)",
       (v: string) => v.split(",").map((s) => s.trim()).filter(Boolean),
     )
-    .option("--epochs <n>", "training epochs of the head (default: the protocol's)", boundedInt(1, 100_000))
-    .option("--adapter-options <json>", "adapter options as JSON, merged over the protocol's", parseJsonObject)
-    .option("--open-options <json>", 'options of the dataset\'s reader as JSON, e.g. \'{"channels": "pet"}\'', parseJsonObject)
+    .option(
+      "--epochs <n>",
+      "training epochs of the head (default: the protocol's)",
+      boundedInt(1, 100_000),
+    )
+    .option(
+      "--adapter-options <json>",
+      "adapter options as JSON, merged over the protocol's",
+      parseJsonObject,
+    )
+    .option(
+      "--open-options <json>",
+      'options of the dataset\'s reader as JSON, e.g. \'{"channels": "pet"}\'',
+      parseJsonObject,
+    )
     .option("--strict", "stop at the first unreadable sample instead of recording it")
-    .option("--limit <n>", "use at most N samples per split (quick runs)", boundedInt(1, 10_000_000))
-    .option("--bootstrap <n>", "bootstrap resamples for the 95% CIs (0: none; default 1000)", boundedInt(0, 1_000_000))
-    .option("--workers <n>", "decode workers (0: decode on the main thread; default 2)", boundedInt(0, 64))
+    .option(
+      "--limit <n>",
+      "use at most N samples per split (quick runs)",
+      boundedInt(1, 10_000_000),
+    )
+    .option(
+      "--bootstrap <n>",
+      "bootstrap resamples for the 95% CIs (0: none; default 1000)",
+      boundedInt(0, 1_000_000),
+    )
+    .option(
+      "--workers <n>",
+      "decode workers (0: decode on the main thread; default 2)",
+      boundedInt(0, 64),
+    )
     .option("--export-onnx <file>", "also write the DINOv3 encoder as an ONNX model to FILE")
-    .option("--shard <K/N>", "only extract shard K of N of the samples into the cache (no head)", shardOption)
-    .option("--from-cache", "fit from the cached features without an encoder (refused when some are missing)")
+    .option(
+      "--shard <K/N>",
+      "only extract shard K of N of the samples into the cache (no head)",
+      shardOption,
+    )
+    .option(
+      "--from-cache",
+      "fit from the cached features without an encoder (refused when some are missing)",
+    )
     .option("--json", "print the result record(s) as JSON on stdout");
-  return addTaskOptions(cmd, registry);
+  return cmd;
 }
 
 /** Runs `eval` for parsed flags (shared by `eval` and its `segment` alias). */
@@ -377,7 +416,10 @@ export async function runEvalCommand(
   o: EvalCliOptions,
   cmd: Command,
 ): Promise<ResultRecord> {
-  const options = { ...o, taskOptions: { ...givenTaskOptions(cmd, registry, datasetId), ...o.taskOptions } };
+  const options = {
+    ...o,
+    taskOptions: { ...givenTaskOptions(cmd, registry, datasetId), ...o.taskOptions },
+  };
   const stop = interruptSignal();
   try {
     const record = await evaluate(registry, datasetId, options, stop.signal);
@@ -403,7 +445,7 @@ export function registerEvalCommands(program: Command, registry: Registry): void
       "<dataset>",
       "modality/dataset, e.g. xray/nih14, ct/ctrate, ct/msd-task09, pet/hecktor (medprobe list)",
     );
-  addEvalOptions(evalCmd, registry).action(
+  addTaskOptions(addEvalOptions(evalCmd), registry).action(
     async (datasetId: string, o: EvalCliOptions, cmd: Command) => {
       if (o.shard) {
         await runExtractCommand(datasetId, { ...o, cache: o.cache ?? `${o.out}/cache` }, registry);
@@ -419,7 +461,7 @@ export function registerEvalCommands(program: Command, registry: Registry): void
       "Run the scaling grid: encoders × resolutions × heads × seeds on one dataset, reusing the feature cache",
     )
     .argument("<dataset>", "modality/dataset");
-  addEvalOptions(sweep, registry)
+  addEvalOptions(sweep)
     .requiredOption(
       "--encoders <list>",
       "comma-separated weights folders, or name=folder pairs; a name that is an encoder plugin selects it (dinov3-vits16=w/s), any other is the label recorded for that model",
@@ -438,7 +480,8 @@ export function registerEvalCommands(program: Command, registry: Registry): void
       "--seeds <list>",
       "comma-separated seeds; the report gives mean ± std over seeds (default: --seed)",
       (v: string) => v.split(",").map((s) => boundedInt(0, 2 ** 31 - 1)(s.trim())),
-    )
+    );
+  addTaskOptions(sweep, registry)
     .action(
       async (
         datasetId: string,

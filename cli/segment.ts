@@ -12,7 +12,7 @@ import { type Command, InvalidArgumentError, Option } from "commander";
 import { UsageError } from "../core/errors.ts";
 import { findDataset } from "../core/experiment.ts";
 import type { Registry } from "../core/registry.ts";
-import { addEvalOptions, type EvalCliOptions, runEvalCommand } from "./eval.ts";
+import { addEvalOptions, addTaskOptions, type EvalCliOptions, runEvalCommand } from "./eval.ts";
 import { boundedInt } from "./common.ts";
 
 function intList(value: string): number[] {
@@ -99,7 +99,7 @@ export function registerSegmentationCommands(program: Command, registry: Registr
       "Alias of eval for segmentation datasets, with the decoder's hyperparameters and the intensity window as flags",
     )
     .argument("<dataset>", "modality/dataset, e.g. ct/msd-task09, pet/autopet, pet/hecktor");
-  addEvalOptions(cmd, registry)
+  addEvalOptions(cmd)
     .addOption(
       new Option("--channels <which>", "PET/CT input channels").choices(["ct", "pet", "ct+pet"]),
     )
@@ -114,7 +114,8 @@ export function registerSegmentationCommands(program: Command, registry: Registr
     .option("--decoder-channels <list>", "decoder stage widths, e.g. 64,32,16,16,8", intList)
     .option("--overlap <x>", "sliding-window overlap in [0, 1)", fraction)
     .option("--warmup <x>", "fraction of steps in linear warm-up", fraction)
-    .addOption(new Option("--norm <kind>", "decoder normalisation").choices(["none", "group"]))
+    .addOption(new Option("--norm <kind>", "decoder normalisation").choices(["none", "group"]));
+  addTaskOptions(cmd, registry)
     .action(async (datasetId: string, flags: SegmentFlags, c: Command) => {
       const spec = findDataset(registry, datasetId).spec;
       if (spec.problem !== "segmentation") {
