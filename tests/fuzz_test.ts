@@ -189,7 +189,8 @@ Deno.test(`readers survive ${CASES} seeded mutations of the format fixtures (see
       outcomes.formatError > CASES / 10,
       `only ${outcomes.formatError} mutations were refused`,
     );
-    assert.ok(seconds < 60, `fuzzing took ${seconds.toFixed(1)} s`);
+    // The CI budget (default case count): under a minute.
+    if (CASES <= 300) assert.ok(seconds < 60, `fuzzing took ${seconds.toFixed(1)} s`);
   } finally {
     setReadLimits(previous);
   }
