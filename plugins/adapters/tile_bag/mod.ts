@@ -50,7 +50,7 @@ import type {
 } from "../../../core/plugin.ts";
 import type { HostTensor } from "../../../core/tensor.ts";
 import { type DecodedTile, openWsi, type WsiReader } from "./reader.ts";
-import { detectTissue, TISSUE_DEFAULTS, type TissueOptions } from "./tissue.ts";
+import { detectTissue, type RgbImage, TISSUE_DEFAULTS, type TissueOptions } from "./tissue.ts";
 import { planTiles, type TileGrid, TILING_DEFAULTS } from "./tiling.ts";
 
 export { BoxDownsampler, type DecodedTile, openWsi, resizeTile, type WsiReader } from "./reader.ts";
@@ -281,6 +281,32 @@ export function tilesToBatch(
     }
   });
   return { data: out, shape: [tiles.length, 3, side, side] };
+}
+
+/**
+ * A thumbnail of a planned slide for pictures (tiles, heatmaps): about
+ * `maxSide` pixels on its longer side (never coarser than the tissue
+ * overview), with the tissue mask resampled to it. Reads the slide again
+ * (the plan's reader must be open); a 100k-pixel slide gives a ~1024 px view.
+ */
+export async function slideThumbnail(
+  plan: SlidePlan,
+  maxSide = 1024,
+): Promise<{ image: RgbImage; downsample: number; mask: Uint8Array }> {
+  const { reader, overview } = plan;
+  const want = Math.max(1, Math.floor(Math.max(reader.width, reader.height) / maxSide));
+  const view = want < overview.downsample ? await reader.readOverview(want) : overview;
+  const { width, height } = view.image;
+  const mask = new Uint8Array(width * height);
+  const ow = overview.image.width, oh = overview.image.height;
+  const f = view.downsample / overview.downsample;
+  for (let y = 0; y < height; y++) {
+    const my = Math.min(oh - 1, Math.floor(y * f));
+    for (let x = 0; x < width; x++) {
+      mask[y * width + x] = plan.mask[my * ow + Math.min(ow - 1, Math.floor(x * f))];
+    }
+  }
+  return { image: view.image, downsample: view.downsample, mask };
 }
 
 /** Joins the chunks of one slide (in index order) into the record `extract` returns. */

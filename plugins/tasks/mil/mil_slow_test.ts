@@ -111,7 +111,7 @@ Deno.test({
       assert.equal(tiles.slideMpp, 4);
       assert.ok(tiles.coords.length > 0 && tiles.coords.every((c: number[]) => c[0] % 128 === 0));
       const thumb = parsePng(await Deno.readFile(`${dir}/out/tiles/tumor_001.png`), "t.png");
-      assert.equal(thumb.width, 1024 / 32);
+      assert.equal(thumb.width, 1024); // ~1024 px on the longer side
       const heat = parsePng(await Deno.readFile(`${dir}/out/heatmaps/test_001.png`), "h.png");
       assert.equal(heat.channels, 3);
       // A rerun is served from the cache.

@@ -89,6 +89,7 @@ import type { TileBagAdapter } from "../../adapters/tile_bag/mod.ts";
 import {
   renderAttentionHeatmap,
   renderTilesThumbnail,
+  slideThumbnail,
   tileGridToJson,
 } from "../../adapters/tile_bag/mod.ts";
 
@@ -367,7 +368,12 @@ export async function runMil(ctx: TaskContext): Promise<ResultRecord> {
   const writeTiles = async (sample: Sample, data?: SampleData) => {
     if (!tileBag.plan) return;
     const p = await tileBag.plan(data ?? await sample.load());
-    p.reader.close();
+    let thumb;
+    try {
+      thumb = await slideThumbnail(p);
+    } finally {
+      p.reader.close();
+    }
     const name = safeFileName(sample.id);
     await Deno.mkdir(`${ctx.out}/tiles`, { recursive: true });
     const json = tileGridToJson(
@@ -382,12 +388,17 @@ export async function runMil(ctx: TaskContext): Promise<ResultRecord> {
       { ...adapter.settings },
     );
     await Deno.writeTextFile(`${ctx.out}/tiles/${name}.json`, JSON.stringify(json) + "\n");
-    const view = p.overview.image;
+    const view = thumb.image;
     await Deno.writeFile(
       `${ctx.out}/tiles/${name}.png`,
-      renderTilesThumbnail(view, { mask: p.mask, width: view.width, height: view.height }, p.grid, {
-        downsample: p.overview.downsample,
-      }),
+      renderTilesThumbnail(
+        view,
+        { mask: thumb.mask, width: view.width, height: view.height },
+        p.grid,
+        {
+          downsample: thumb.downsample,
+        },
+      ),
     );
   };
   const mainSlides = folds === 0 ? [...train, ...test] : pool;
@@ -545,13 +556,18 @@ export async function runMil(ctx: TaskContext): Promise<ResultRecord> {
               for (let i = 0; i < list.length; i++) {
                 try {
                   const p = await tileBag.plan!(await list[i].load());
-                  p.reader.close();
+                  let thumb;
+                  try {
+                    thumb = await slideThumbnail(p);
+                  } finally {
+                    p.reader.close();
+                  }
                   const name = `heatmaps/${safeFileName(list[i].id)}.png`;
                   await Deno.mkdir(`${ctx.out}/heatmaps`, { recursive: true });
                   await Deno.writeFile(
                     `${ctx.out}/${name}`,
-                    renderAttentionHeatmap(p.overview.image, p.grid, weights[i], {
-                      downsample: p.overview.downsample,
+                    renderAttentionHeatmap(thumb.image, p.grid, weights[i], {
+                      downsample: thumb.downsample,
                     }),
                   );
                   heatmaps.push(name);
