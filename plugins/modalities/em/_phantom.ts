@@ -88,29 +88,68 @@ export function makeEmPhantom(options: EmPhantomOptions): EmPhantom {
   }));
   for (const t of tube) t.z1 = Math.min(d, t.z0 + 1 + Math.floor(rng() * Math.max(1, d / 2)));
   const labels = new Uint32Array(n);
+  // seeds bucketed on a grid per section; rings are searched until no seed
+  // outside them can be nearer in power distance (exact, O(1) seeds per pixel)
+  const cell = Math.max(4, Math.ceil(diameter * 2));
+  const gw = Math.ceil(w / cell) + 1, gh = Math.ceil(h / cell) + 1;
+  let maxWeight = 0;
+  for (let s = 0; s < seeds; s++) maxWeight = Math.max(maxWeight, weight[s]);
+  const start = new Int32Array(gw * gh + 1);
+  const order = new Int32Array(seeds);
   for (let z = 0; z < d; z++) {
+    start.fill(0);
+    for (let s = 0; s < seeds; s++) {
+      start[Math.floor(sy[s] / cell) * gw + Math.floor(sx[s] / cell) + 1]++;
+    }
+    for (let c = 0; c < gw * gh; c++) start[c + 1] += start[c];
+    const fill = start.slice(0, gw * gh);
+    for (let s = 0; s < seeds; s++) {
+      order[fill[Math.floor(sy[s] / cell) * gw + Math.floor(sx[s] / cell)]++] = s;
+    }
     for (let y = 0; y < h; y++) {
+      const cy = Math.floor(y / cell);
       for (let x = 0; x < w; x++) {
+        const cx = Math.floor(x / cell);
         let best = Infinity, arg = 0;
-        for (let s = 0; s < seeds; s++) {
-          const dx = x - sx[s], dy = y - sy[s];
-          const dist = dx * dx + dy * dy - weight[s];
-          if (dist < best) {
-            best = dist;
-            arg = s;
+        for (let r = 0; r <= Math.max(gw, gh); r++) {
+          for (let gy = cy - r; gy <= cy + r; gy++) {
+            if (gy < 0 || gy >= gh) continue;
+            const ring = gy === cy - r || gy === cy + r;
+            for (let gx = cx - r; gx <= cx + r; gx += ring ? 1 : 2 * r || 1) {
+              if (gx < 0 || gx >= gw) continue;
+              const c = gy * gw + gx;
+              for (let k = start[c]; k < start[c + 1]; k++) {
+                const s = order[k];
+                const dx = x - sx[s], dy = y - sy[s];
+                const dist = dx * dx + dy * dy - weight[s];
+                if (dist < best || (dist === best && s < arg)) {
+                  best = dist;
+                  arg = s;
+                }
+              }
+            }
           }
+          if (best < Infinity && (r * cell) ** 2 - maxWeight >= best) break;
         }
-        let label = arg + 1;
-        for (let t = 0; t < tubes; t++) {
-          const c = tube[t];
-          if (z < c.z0 || z >= c.z1) continue;
-          const ex = c.x1 - c.x0, ey = c.y1 - c.y0;
-          const len2 = ex * ex + ey * ey || 1;
+        labels[z * plane + y * w + x] = arg + 1;
+      }
+    }
+    // tubes within the section, drawn in order over their bounding boxes
+    for (let t = 0; t < tubes; t++) {
+      const c = tube[t];
+      if (z < c.z0 || z >= c.z1) continue;
+      const ex = c.x1 - c.x0, ey = c.y1 - c.y0;
+      const len2 = ex * ex + ey * ey || 1;
+      const y0 = Math.max(0, Math.floor(Math.min(c.y0, c.y1) - c.r));
+      const y1 = Math.min(h - 1, Math.ceil(Math.max(c.y0, c.y1) + c.r));
+      const x0 = Math.max(0, Math.floor(Math.min(c.x0, c.x1) - c.r));
+      const x1 = Math.min(w - 1, Math.ceil(Math.max(c.x0, c.x1) + c.r));
+      for (let y = y0; y <= y1; y++) {
+        for (let x = x0; x <= x1; x++) {
           const u = Math.max(0, Math.min(1, ((x - c.x0) * ex + (y - c.y0) * ey) / len2));
           const px = c.x0 + u * ex - x, py = c.y0 + u * ey - y;
-          if (px * px + py * py <= c.r * c.r) label = seeds + 1 + t;
+          if (px * px + py * py <= c.r * c.r) labels[z * plane + y * w + x] = seeds + 1 + t;
         }
-        labels[z * plane + y * w + x] = label;
       }
     }
     for (let s = 0; s < seeds; s++) {
