@@ -71,6 +71,8 @@ export interface Volume {
   readonly spacingMm: readonly [number, number, number];
   /** The 4×4 voxel-to-world (RAS+ mm) matrix of the source file, row-major, when known. */
   readonly affine?: readonly number[];
+  /** What the reader replaced as unusable (e.g. a NaN sform → the qform), for the run record. */
+  readonly warnings?: readonly string[];
 }
 
 /** What loading a sample yields. Modalities may add kinds (slides, EM stacks). */

@@ -8,7 +8,7 @@ import { FormatError } from "../../core/errors.ts";
 import { decodeJpeg } from "./_jpeg.ts";
 import { decodeJpegBytes } from "./jpeg_stream/decoder.ts";
 import { encodePng, parsePng } from "./image/png.ts";
-import { parseNifti } from "./nifti/reader.ts";
+import { convertNiftiToVolume, parseNifti } from "./nifti/reader.ts";
 import { encodeNifti } from "./nifti/writer.ts";
 import { decodeLzw } from "./tiff/_codecs.ts";
 import { openSlideBytes } from "./tiff/slide.ts";
@@ -233,6 +233,8 @@ Deno.test("parseNifti() falls back from a NaN sform to the qform with a warning,
     image.warnings![0],
     /nan_sform\.nii: sform_code is 1 but srow_x\/y\/z .* the qform is used/,
   );
+  // The warning travels with the volume, for the run record.
+  assert.deepEqual(convertNiftiToVolume(image).warnings, image.warnings);
   const scaled = encodeNifti(new Int16Array([1, 2, 3, 4, 5, 6, 7, 8]), {
     shape: [2, 2, 2],
     affine,

@@ -844,5 +844,6 @@ export function convertNiftiToVolume(image: NiftiImage): Volume {
     channels,
     spacingMm: [image.spacing[2], image.spacing[1], image.spacing[0]],
     affine: image.affine.flat(),
+    ...(image.warnings?.length ? { warnings: [...image.warnings] } : {}),
   };
 }
