@@ -373,3 +373,20 @@ Deno.test("decodePackBits() matches the TIFF PackBits stacks and stops at the bl
   );
   assert.deepEqual([...stack.data], [...data]);
 });
+
+Deno.test("parseNifti() refuses an infinite voxel size and records a NaN one as a 1 mm fallback", () => {
+  const affine = [[2, 0, 0, 0], [0, 2, 0, 0], [0, 0, 3, 0], [0, 0, 0, 1]];
+  const bytes = encodeNifti(new Int16Array(8), { shape: [2, 2, 2], affine, qformCode: 1 });
+  const inf = bytes.slice();
+  new DataView(inf.buffer).setFloat32(80, Infinity, true); // pixdim[1]
+  assert.throws(
+    () => parseNifti(inf, "inf.nii"),
+    (e: unknown) =>
+      e instanceof FormatError && /pixdim\[1\] \(voxel size\) must be finite/.test(e.message),
+  );
+  const nan = bytes.slice();
+  new DataView(nan.buffer).setFloat32(84, NaN, true); // pixdim[2]
+  const image = parseNifti(nan, "nan.nii");
+  assert.equal(image.spacing[1], 1);
+  assert.ok(image.warnings?.some((w) => /pixdim\[2\] is NaN/.test(w)));
+});

@@ -615,6 +615,19 @@ function decodeNifti(
     data = new info.ctor(region.buffer, region.byteOffset, count);
   }
   const warnings: string[] = [];
+  for (let i = 1; i <= Math.min(ndim, 3); i++) {
+    if (!Number.isFinite(header.pixdim[i]) && !Number.isNaN(header.pixdim[i])) {
+      throw new FormatError(
+        `Cannot read NIfTI geometry as pixdim[${i}] (voxel size) must be finite: current value is ${
+          header.pixdim[i]
+        }`,
+        { path, offset: header.version === 1 ? 76 + 4 * i : 104 + 8 * i },
+      );
+    }
+    if (Number.isNaN(header.pixdim[i])) {
+      warnings.push(`${path}: pixdim[${i}] is NaN; a voxel size of 1 mm is used along axis ${i}`);
+    }
+  }
   const { affine, source } = getUsableAffine(header, path, warnings);
   const slope = header.sclSlope;
   const scaling = Number.isFinite(slope) && slope !== 0
