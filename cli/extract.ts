@@ -27,6 +27,8 @@ import {
   encoderBackendOption,
   loadRegistry,
   nonNegativeInt,
+  parseJsonObject,
+  parseResolution,
   pluginOption,
   positiveInt,
   say,
@@ -64,6 +66,10 @@ export interface ExtractCliOptions {
   flushEvery: number;
   /** Decode workers, as `eval --workers` (0: decode on the main thread). @default {2} */
   workers?: number;
+  /** Adapter (default: the protocol's), as `eval --adapter`. */
+  adapter?: string;
+  /** Adapter options merged over the protocol's, as `eval --adapter-options`. */
+  adapterOptions?: Record<string, unknown>;
   /** Plugin modules. */
   plugin: string[];
   /** No progress output. */
@@ -123,7 +129,11 @@ export async function extractShard(
   const shard = o.shard ?? { index: 0, count: 1 };
   const protocol = spec.protocol;
   const resolution = o.resolution ?? protocol.resolution;
-  const adapter = registry.get("adapter", protocol.adapter).create({ ...protocol.adapterOptions });
+  const adapterName = o.adapter ?? protocol.adapter;
+  const adapter = registry.get("adapter", adapterName).create({
+    ...protocol.adapterOptions,
+    ...o.adapterOptions,
+  });
   const dataset = await spec.open(o.data);
   const samples = selectShard(evalSamples(spec, dataset, o.limit), shard);
   // Where each sample sits in its split, for the decode workers (as eval decodes).
@@ -155,7 +165,7 @@ export async function extractShard(
         dataset: datasetId,
         encoder,
         resolution,
-        adapter: { name: protocol.adapter, settings: adapter.settings },
+        adapter: { name: adapterName, settings: adapter.settings },
       }),
     );
     const previous = (await readJobRecords(cache.dir)).find((r) =>
@@ -254,12 +264,7 @@ export function registerExtractCommand(program: Command): void {
     .option(
       "--resolution <size>",
       "input size: N, HxW or native (default: the protocol's)",
-      (v) => {
-        const m = /^(\d+)(?:x(\d+))?$/.exec(v);
-        if (v === "native") return "native";
-        if (!m) throw new InvalidArgumentError(`must be N, HxW or native: current value is "${v}"`);
-        return m[2] ? [Number(m[1]), Number(m[2])] : Number(m[1]);
-      },
+      parseResolution,
     )
     .option("--batch <n>", "encoder batch size", positiveInt, 16)
     .option("--limit <n>", "use at most N samples per split, as eval --limit", positiveInt)
@@ -271,6 +276,8 @@ export function registerExtractCommand(program: Command): void {
     )
     .option("--strict", "stop at the first unreadable sample instead of recording it")
     .option("--workers <n>", "decode workers (0: decode on the main thread)", nonNegativeInt, 2)
+    .option("--adapter <name>", "adapter plugin, as eval (default: the protocol's)")
+    .option("--adapter-options <json>", "adapter options as JSON, as eval", parseJsonObject)
     .addOption(pluginOption())
     .option("--quiet", "no progress output")
     .option("--json", "print the shard's job record as JSON")
