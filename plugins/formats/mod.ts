@@ -165,4 +165,5 @@ export {
   type ReadLimits,
   setReadLimits,
 } from "./limits.ts";
+export { decodeJpegBytes, openJpegStream, writeJpegStream } from "./jpeg_stream/mod.ts";
 export type { Image2D, Volume } from "../../core/plugin.ts";
