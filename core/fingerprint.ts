@@ -48,17 +48,8 @@ import { createHash } from "node:crypto";
 export const FINGERPRINT_SCHEME = "mpfp1";
 
 /** Extensions of whole-slide images, fingerprinted from their header and sampled blocks. */
-export const WHOLE_SLIDE_EXTENSIONS: readonly string[] = [
-  ".svs",
-  ".ndpi",
-  ".mrxs",
-  ".scn",
-  ".bif",
-  ".vms",
-  ".vmu",
-  ".isyntax",
-  ".czi",
-];
+export const WHOLE_SLIDE_EXTENSIONS: readonly string[] =
+  ".svs .ndpi .mrxs .scn .bif .vms .vmu .isyntax .czi".split(" ");
 
 const MIB = 1024 * 1024;
 
