@@ -430,8 +430,9 @@ export async function runMil(ctx: TaskContext): Promise<ResultRecord> {
     // 3. Bags and runs.
     const bags = new Map<string, HostTensor>();
     const bagOf = async (c: FeatureCache, id: string) => {
-      let b = bags.get(id);
-      if (!b) bags.set(id, b = await readChunks(c, id, ctx.feature));
+      const key = `${c.dir}\n${id}`; // ids of two datasets may coincide
+      let b = bags.get(key);
+      if (!b) bags.set(key, b = await readChunks(c, id, ctx.feature));
       return b;
     };
     const byId = new Map(mainSlides.map((s) => [s.id, s]));
@@ -552,7 +553,9 @@ export async function runMil(ctx: TaskContext): Promise<ResultRecord> {
           if (attention && tileBag.plan && heatmapCount !== 0) {
             await timer.time("heatmaps", async () => {
               const list = heatmapCount < 0 ? teS : teS.slice(0, heatmapCount);
-              const weights = await attention.call(head, list.map((s) => bags.get(s.id)!));
+              const listBags: HostTensor[] = [];
+              for (const s of list) listBags.push(await bagOf(cache, s.id));
+              const weights = await attention.call(head, listBags);
               for (let i = 0; i < list.length; i++) {
                 try {
                   const p = await tileBag.plan!(await list[i].load());
