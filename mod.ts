@@ -46,3 +46,4 @@ export * as formats from "./plugins/formats/mod.ts";
 export * as modalities from "./plugins/modalities/mod.ts";
 export * as report from "./plugins/report/mod.ts";
 export * as tasks from "./plugins/tasks/mod.ts";
+export * as segment from "./plugins/segment/mod.ts";

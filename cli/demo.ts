@@ -190,6 +190,7 @@ export async function runDemo(registry: Registry, o: DemoOptions): Promise<Resul
           ? {}
           : { bootstrap: 500, workers: 2 }),
         plugin: [],
+        force: true, // the demo rewrites its own output folder
         ...run.options,
       } as EvalCliOptions, stop.signal);
       records.push(record);

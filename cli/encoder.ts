@@ -24,7 +24,7 @@ export interface EncoderChoice {
   /** `f32` or `f16`. */
   precision?: "f32" | "f16";
   /** Id to record instead of the plugin's (e.g. a sweep label for a custom model). */
-  label?: string;
+  encoderLabel?: string;
   /**
    * The feature the head will use: `last4`, `last4+mean` and `layer:N` need
    * intermediate blocks, which a DINOv3 ONNX graph must be built with.
@@ -39,7 +39,7 @@ async function featureLayers(name: string, choice: EncoderChoice): Promise<numbe
   const feature = (choice.adapterOptions?.feature as string | undefined) ?? choice.feature;
   if (!feature || !name.startsWith("dinov3") || !choice.weights) return [];
   const { intermediateLayersFor, parseFeatureKind } = await import(
-    "../plugins/adapters/image2d/features.ts"
+    "../plugins/adapters/_features.ts"
   );
   if (parseFeatureKind(feature).kind === "base") return [];
   const config = JSON.parse(
@@ -155,7 +155,9 @@ export async function openEncoder(
     });
   }
   const pretrained = choice.weights ? await isPretrained(choice.weights) : undefined;
-  if (choice.label && choice.label !== encoder.info.id) encoder = relabel(encoder, choice.label);
+  if (choice.encoderLabel && choice.encoderLabel !== encoder.info.id) {
+    encoder = relabel(encoder, choice.encoderLabel);
+  }
   return { encoder, meta: { weights: choice.weights, pretrained } };
 }
 

@@ -64,7 +64,8 @@ export interface EvalCliOptions {
   plugin: string[];
   quiet?: boolean;
   exportOnnx?: string;
-  label?: string;
+  encoderLabel?: string;
+  force?: boolean;
   headOptions?: Record<string, unknown>;
   adapterOptions?: Record<string, unknown>;
   openOptions?: Record<string, unknown>;
@@ -166,6 +167,12 @@ export async function evaluate(
   checkRequest(registry, datasetId, o);
   const spec = findDataset(registry, datasetId).spec;
   const task = registry.get("task", spec.task);
+  if (!o.force && await exists(`${o.out}/result.json`)) {
+    throw new UsageError(
+      `Cannot write the run into "${o.out}" as it already holds a finished run (result.json): use another --out, or --force to overwrite it`,
+      { help: "eval" },
+    );
+  }
   if (o.exportOnnx) {
     if (!o.weights) {
       throw new UsageError(
@@ -203,6 +210,7 @@ export async function evaluate(
     const request = requestOf(datasetId, o, {
       load: pool ? (split, index) => pool!.load(split, index) : undefined,
       progress,
+      warn: o.quiet ? undefined : warn,
       signal,
       environment: await environmentInfo({ commandLine: ["medprobe", ...Deno.args] }),
     });
@@ -212,6 +220,16 @@ export async function evaluate(
   } finally {
     pool?.close();
     encoder.dispose();
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
   }
 }
 
@@ -405,6 +423,11 @@ export function addEvalOptions(cmd: Command): Command {
       "--from-cache",
       "fit from the cached features without an encoder (refused when some are missing)",
     )
+    .option(
+      "--encoder-label <name>",
+      "id recorded for the encoder instead of the plugin's (e.g. a custom model's name)",
+    )
+    .option("--force", "overwrite a finished run in --out (default: refuse)")
     .option("--json", "print the result record(s) as JSON on stdout");
   return cmd;
 }
@@ -525,7 +548,7 @@ export function registerEvalCommands(program: Command, registry: Registry): void
                   const record = await evaluate(registry, datasetId, {
                     ...o,
                     encoder: isPlugin ? enc.name : undefined,
-                    label: isPlugin ? undefined : enc.name,
+                    encoderLabel: isPlugin ? undefined : enc.name,
                     weights: enc.dir,
                     resolution: res,
                     head,

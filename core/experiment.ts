@@ -26,6 +26,8 @@ import type {
   DatasetSpec,
   Encoder,
   FeatureRecord,
+  FitProgress,
+  Head,
   ModalityPlugin,
   PluginLookup,
   ProgressFactory,
@@ -121,6 +123,8 @@ export interface TaskRequest {
   load?: TaskContext["load"];
   /** Progress reporters. */
   progress?: ProgressFactory;
+  /** Prints a warning the user should see. */
+  warn?: (message: string) => void;
   /** Stops the run. */
   signal?: AbortSignal;
   /** medprobe version for the record. */
@@ -262,6 +266,7 @@ export function resolveTask(
     taskOptions,
     load: request.load,
     progress: request.progress,
+    warn: request.warn,
     signal: request.signal,
     version: request.version,
     environment: request.environment,
@@ -309,6 +314,36 @@ export function datasetFit(
 }
 
 // ------------------------------------------------------ timing, failures --
+
+/**
+ * Training progress of a head as a progress bar: one update per epoch with
+ * the loss. The bar starts before training when the head says how many
+ * epochs it runs, so rate and ETA count from the first step.
+ */
+export function fitProgress(
+  progress: ProgressFactory | undefined,
+  stage: string,
+  head: Pick<Head, "hyperparameters">,
+): { onProgress: (p: FitProgress) => void; stop: () => void } {
+  const planned = head.hyperparameters.epochs;
+  let total = typeof planned === "number" && planned > 0 ? planned : 0;
+  let bar = total > 0 ? progress?.(stage, total, "epochs") : undefined;
+  return {
+    onProgress(p: FitProgress) {
+      if (bar && p.epochs !== total) {
+        // The head trains longer than planned (e.g. a minimum step budget).
+        bar.stop();
+        bar = undefined;
+      }
+      total = p.epochs;
+      bar ??= progress?.(stage, p.epochs, "epochs");
+      bar?.update(p.epoch, `loss ${p.loss.toPrecision(4)}`);
+    },
+    stop() {
+      bar?.stop();
+    },
+  };
+}
 
 /** Stage timings of a run, filled by {@linkcode StageTimer.time}. */
 export class StageTimer {
@@ -399,6 +434,12 @@ export interface ExtractedSplits {
   computed: number;
   /** Samples found in the cache. */
   cached: number;
+  /** Samples whose cached features were of other file content, recomputed. */
+  stale: string[];
+  /** Samples that name no source file, so their cached features were not checked. */
+  unchecked: number;
+  /** Seconds spent fingerprinting source files. */
+  fingerprintSeconds: number;
 }
 
 /** Opens the run's cache namespace for an adapter (dataset, encoder, weights, resolution, adapter). */
@@ -429,6 +470,9 @@ export async function extractSplits(options: ExtractSplitsOptions): Promise<Extr
   const cache = await openRunCache(ctx, options.adapterName, adapter);
   let computed = 0;
   let cached = 0;
+  let unchecked = 0;
+  let fingerprintSeconds = 0;
+  const stale: string[] = [];
   const ok = new Map<string, Sample[]>();
   try {
     await timer.time("extract", async () => {
@@ -457,6 +501,9 @@ export async function extractSplits(options: ExtractSplitsOptions): Promise<Extr
         ctx.signal?.throwIfAborted();
         computed += report.computed.length;
         cached += report.skipped;
+        stale.push(...report.stale);
+        unchecked += report.unchecked;
+        fingerprintSeconds += report.fingerprintSeconds;
         ok.set(split, samples.filter((s) => !splitFailed.has(s.id)));
       }
     });
@@ -465,7 +512,7 @@ export async function extractSplits(options: ExtractSplitsOptions): Promise<Extr
     throw e;
   }
   timer.count("extract", computed, "samples");
-  return { cache, ok, computed, cached };
+  return { cache, ok, computed, cached, stale, unchecked, fingerprintSeconds };
 }
 
 /** The adapter context of a run. */

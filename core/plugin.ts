@@ -534,6 +534,8 @@ export interface TaskContext {
   readonly load?: (split: string, index: number, sample: Sample) => Promise<SampleData>;
   /** Progress reporters. */
   readonly progress?: ProgressFactory;
+  /** Prints a warning the user should see (stale cache entries, fallbacks). */
+  readonly warn?: (message: string) => void;
   /** Stops the run between samples, chunks and epochs. */
   readonly signal?: AbortSignal;
   /** medprobe version for the record. */

@@ -124,6 +124,17 @@ Deno.test("medprobe reports unknown commands, unknown datasets and bad option va
   const seed = await medprobe("demo", "--seed", "-1");
   assert.equal(seed.code, 2);
   assert.match(seed.stderr, /--seed <n>' argument '-1' is invalid/);
+  // A finished run is never overwritten silently.
+  const done = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${done}/result.json`, "{}");
+  const again = await medprobe("eval", "xray/nih14", "--data", ".", "--out", done);
+  assert.equal(again.code, 2);
+  assert.match(
+    again.stderr,
+    /already holds a finished run \(result.json\): use another --out, or --force/,
+  );
+  assert.equal(await Deno.readTextFile(`${done}/result.json`), "{}");
+  await Deno.remove(done, { recursive: true });
   const backend = await medprobe("demo", "--backend", "cuda");
   assert.equal(backend.code, 2);
   assert.match(backend.stderr, /--backend <name>' argument 'cuda' is invalid/);

@@ -35,8 +35,11 @@ function area(path: string): { top: string; family?: string; plugin?: string } {
   return { top: "plugins", family, plugin: isPlugin ? `${family}/${parts[2]}` : undefined };
 }
 
-/** Families that are libraries any plugin may use (readers and writers of file formats). */
-const LIBRARY_FAMILIES = new Set(["formats"]);
+/**
+ * Families that are libraries any plugin may use: readers and writers of
+ * file formats, and the EM post-processing (watershed, agglomeration).
+ */
+const LIBRARY_FAMILIES = new Set(["formats", "segment"]);
 /**
  * The onnxruntime plumbing (runtime choice, sessions, the protobuf graph
  * builder) is a library too: the encoders and the heads' native CPU path

@@ -42,9 +42,11 @@ import {
   encoderDepth,
   encoderNormEps,
   featureKindsFor,
+  featuresFromOutput,
   intermediateLayersFor,
+  intermediatePlan,
   parseFeatureKind,
-} from "./features.ts";
+} from "../_features.ts";
 
 export {
   addIntermediateFeatures,
@@ -53,14 +55,16 @@ export {
   encoderNormEps,
   type FeatureKind,
   featureKindsFor,
+  featuresFromOutput,
   type IntermediateFeatureOptions,
   intermediateFeatures,
   intermediateLayersFor,
+  intermediatePlan,
   LAST_BLOCKS,
   type NormAffine,
   parseFeatureKind,
   recoverFinalNorm,
-} from "./features.ts";
+} from "../_features.ts";
 
 /** Options of the `image2d` adapter (none change the features beyond the context's resolution). */
 export interface Image2dOptions {
@@ -78,44 +82,6 @@ export interface Image2dOptions {
 
 /** Feature kinds produced by image adapters without an intermediate-block feature. */
 export const IMAGE_FEATURE_KINDS: readonly string[] = BASE_FEATURE_KINDS;
-
-/**
- * The encode options and the post-processing of an intermediate-block
- * feature for one encoder (`undefined` for the base kinds).
- */
-export function intermediatePlan(
-  feature: string | undefined,
-  encoder: unknown,
-  depthOption?: number,
-): { layers: number[]; depth: number; eps: number; feature: string } | undefined {
-  if (feature === undefined || parseFeatureKind(feature).kind === "base") return undefined;
-  const depth = encoderDepth(encoder, depthOption);
-  return {
-    feature,
-    depth,
-    layers: intermediateLayersFor(feature, depth),
-    eps: encoderNormEps(encoder),
-  };
-}
-
-/** Splits an encoder output of B images into per-image feature records. */
-export function featuresFromOutput(out: EncoderOutput): FeatureRecord[] {
-  const [b, c] = out.cls.shape;
-  const records: FeatureRecord[] = [];
-  for (let i = 0; i < b; i++) {
-    const cls = out.cls.data.slice(i * c, (i + 1) * c);
-    const mean = out.patchMean.data.slice(i * c, (i + 1) * c);
-    const both = new Float32Array(2 * c);
-    both.set(cls);
-    both.set(mean, c);
-    records.push({
-      cls: { data: cls, shape: [c] },
-      mean: { data: mean, shape: [c] },
-      "cls+mean": { data: both, shape: [2 * c] },
-    });
-  }
-  return records;
-}
 
 function asImage(data: SampleData, intensity: Image2dOptions["intensity"]): Image2D {
   if (data.kind !== "image") {

@@ -8,7 +8,7 @@
  * Produces `cls` `[C]`, `mean` `[C]` and `cls+mean` `[2C]` (each the mean over
  * slices of the per-slice feature), and with option `feature` also
  * `last4`, `last4+mean` or `layer:N` (per slice as the `image2d` adapter
- * makes them, then averaged; see `plugins/adapters/image2d/features.ts`).
+ * makes them, then averaged; see `plugins/adapters/_features.ts`).
  *
  * Window: `[level - width/2, level + width/2]` clipped and scaled to [0, 1]
  * (MONAI `ScaleIntensityRange` with clip). Default: the lung/mediastinal
@@ -33,7 +33,7 @@ import {
   featureKindsFor,
   featuresFromOutput,
   intermediatePlan,
-} from "../image2d/mod.ts";
+} from "../_features.ts";
 
 /** Options of the `slice-mean` adapter. */
 export interface SliceMeanOptions {

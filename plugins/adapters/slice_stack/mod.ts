@@ -354,11 +354,16 @@ export function createSliceStackAdapter(options: SliceStackOptions = {}): Adapte
       let resume: (() => void) | undefined;
       let done = false;
       let error: unknown;
-      const run = extractSliceStack(data as Volume, ctx, options as Record<string, unknown>, (slab) => {
-        slabs.push(slab);
-        wake?.();
-        return new Promise<void>((r) => (resume = r));
-      }).then(
+      const run = extractSliceStack(
+        data as Volume,
+        ctx,
+        options as Record<string, unknown>,
+        (slab) => {
+          slabs.push(slab);
+          wake?.();
+          return new Promise<void>((r) => (resume = r));
+        },
+      ).then(
         () => void (done = true),
         (e) => void ((error = e), (done = true)),
       ).finally(() => wake?.());

@@ -10,7 +10,6 @@
 import type { Volume } from "../../../core/plugin.ts";
 import { FormatError } from "../../../core/errors.ts";
 import { type Hdf5ElementType, type Hdf5File, openHdf5 } from "../../formats/hdf5/mod.ts";
-import { SLICE_STACK_KIND } from "../../adapters/slice_stack/mod.ts";
 import type { AffinityProtocolDefaults, AffinitySample } from "../../tasks/affinity/types.ts";
 
 /** Where a volume's raw sections and labels live. */
@@ -193,7 +192,7 @@ export function emProtocol(
     headOptions: { affinity: { lr: 1e-3 } },
     metrics: ["voi-split", "voi-merge", "voi-sum", "arand"],
     resolution: 448,
-    feature: SLICE_STACK_KIND,
+    feature: "volume", // the slice-stack adapter's feature volume
     trainSplit: "train",
     testSplit: "test",
     thresholds: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9],

@@ -39,6 +39,7 @@ import {
   cacheChunks,
   environmentOf,
   FailureLog,
+  fitProgress,
   hasChunks,
   openRunCache,
   readChunks,
@@ -320,17 +321,14 @@ export async function runAffinity(ctx: TaskContext): Promise<ResultRecord> {
     let hyperparameters: Record<string, unknown> = {};
     let chosen = thresholds[0];
     try {
-      let bar: ReturnType<NonNullable<TaskContext["progress"]>> | undefined;
+      const fitBar = fitProgress(ctx.progress, "fit", head);
       const fit = await timer.time("fit", () =>
         head.fit(train.map(asCase), undefined, {
           seed,
           signal: ctx.signal,
-          onProgress: (p) => {
-            bar ??= ctx.progress?.("fit", p.epochs, "epochs");
-            bar?.update(p.epoch, `loss ${p.loss.toPrecision(4)}`);
-          },
+          onProgress: fitBar.onProgress,
         }));
-      bar?.stop();
+      fitBar.stop();
       losses = fit.losses;
       hyperparameters = { ...head.hyperparameters };
       await Deno.mkdir(`${out}/heads`, { recursive: true });

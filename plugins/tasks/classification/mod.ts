@@ -33,6 +33,7 @@ import {
   environmentOf,
   extractSplits,
   FailureLog,
+  fitProgress,
   patientSplit,
   skippedAtOpen,
   StageTimer,
@@ -48,6 +49,7 @@ import type {
 import type { MetricValue, ResultRecord } from "../../../core/result.ts";
 import { RESULT_SCHEMA } from "../../../core/result.ts";
 import { finiteOrNull, macroOf, youdenThresholds } from "../../../core/stats.ts";
+import { FINGERPRINT_SCHEME } from "../../../core/fingerprint.ts";
 import type { HostTensor } from "../../../core/tensor.ts";
 
 function targetsOf(samples: readonly Sample[], problem: TaskType, numLabels: number): HostTensor {
@@ -132,7 +134,7 @@ export async function runClassification(ctx: TaskContext): Promise<ResultRecord>
   }
 
   // 2. Extract features into the cache (resumable), recording failed samples.
-  const { cache, ok, cached } = await extractSplits({
+  const { cache, ok, cached, stale, unchecked, fingerprintSeconds } = await extractSplits({
     ctx,
     adapter,
     adapterName: ctx.adapter,
@@ -140,6 +142,11 @@ export async function runClassification(ctx: TaskContext): Promise<ResultRecord>
     failures,
     timer,
   });
+  if (stale.length > 0) {
+    ctx.warn?.(
+      `medprobe: ${stale.length} sample(s) changed on disk since they were cached; their features were recomputed (data.cacheStale)`,
+    );
+  }
   try {
     // 3. Stack features and targets. Youden thresholds need a validation
     // set: the dataset's own, else 20 % of the training patients held out.
@@ -186,17 +193,14 @@ export async function runClassification(ctx: TaskContext): Promise<ResultRecord>
     let losses: number[] = [];
     let headBytes: Uint8Array | undefined;
     try {
-      let bar: ReturnType<NonNullable<TaskContext["progress"]>> | undefined;
+      const fitBar = fitProgress(ctx.progress, `fit ${ctx.head}`, head);
       const fit = await timer.time("fit", () =>
         head.fit(xTrain, yTrain, {
           seed: ctx.seed,
           signal: ctx.signal,
-          onProgress: (p) => {
-            bar ??= ctx.progress?.(`fit ${ctx.head}`, p.epochs, "epochs");
-            bar?.update(p.epoch, `loss ${p.loss.toPrecision(4)}`);
-          },
+          onProgress: fitBar.onProgress,
         }));
-      bar?.stop();
+      fitBar.stop();
       losses = fit.losses;
       timer.count("fit", fit.losses.length, "epochs");
       scores = await timer.time("predict", () => head.predict(xTest)) as HostTensor;
@@ -322,6 +326,12 @@ export async function runClassification(ctx: TaskContext): Promise<ResultRecord>
         failed: failures.failed,
         cache: ctx.cacheDir,
         cacheHits: cached,
+        // Cached features whose source files changed since (recomputed), and
+        // samples without a source file to check (served by id).
+        cacheStale: stale.length,
+        ...(stale.length ? { cacheStaleIds: stale.slice(0, 100) } : {}),
+        cacheUnchecked: unchecked,
+        fingerprint: { scheme: FINGERPRINT_SCHEME, seconds: fingerprintSeconds },
         ...(splitSource ? { splitSource } : {}),
         ...skippedAtOpen(dataset),
       },

@@ -38,6 +38,7 @@ import {
   cacheChunks,
   environmentOf,
   FailureLog,
+  fitProgress,
   type Fold,
   hasChunks,
   openRunCache,
@@ -258,17 +259,14 @@ export async function runSegmentation3d(ctx: TaskContext): Promise<ResultRecord>
       }
       const head: Head = headPlugin.create(headOptions);
       try {
-        let bar: ReturnType<NonNullable<TaskContext["progress"]>> | undefined;
+        const fitBar = fitProgress(ctx.progress, `fold ${f} fit`, head);
         const fit = await timer.time("fit", () =>
           head.fit(train, undefined, {
             seed: seed + f,
             signal: ctx.signal,
-            onProgress: (p) => {
-              bar ??= ctx.progress?.(`fold ${f} fit`, p.epochs, "epochs");
-              bar?.update(p.epoch, `loss ${p.loss.toPrecision(4)}`);
-            },
+            onProgress: fitBar.onProgress,
           }));
-        bar?.stop();
+        fitBar.stop();
         losses[`fold_${f}`] = fit.losses;
         trained += train.length;
         hyperparameters = { ...head.hyperparameters };

@@ -176,8 +176,7 @@ Deno.test("readLabelVolume() checks the grid and the class range", async () => {
 });
 
 Deno.test({
-  name:
-    "segmentation3d task: folds, cache reuse, masks on the source grid, a valid result record",
+  name: "segmentation3d task: folds, cache reuse, masks on the source grid, a valid result record",
   ignore: !hasGpu && !requireGpu,
   sanitizeResources: false,
   sanitizeOps: false,

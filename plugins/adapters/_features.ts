@@ -27,7 +27,7 @@
  *
  * @example
  * ```ts
- * import { featureKindsFor, intermediateLayersFor, parseFeatureKind } from "./features.ts";
+ * import { featureKindsFor, intermediateLayersFor, parseFeatureKind } from "./_features.ts";
  * import assert from "node:assert/strict";
  * assert.deepEqual(intermediateLayersFor("last4", 12), [8, 9, 10, 11]);
  * assert.deepEqual(intermediateLayersFor("layer:3", 12), [3, 11]);
@@ -38,8 +38,8 @@
  * @module
  */
 
-import type { EncoderOutput, FeatureRecord } from "../../../core/plugin.ts";
-import type { HostTensor } from "../../../core/tensor.ts";
+import type { EncoderOutput, FeatureRecord } from "../../core/plugin.ts";
+import type { HostTensor } from "../../core/tensor.ts";
 
 /** The feature kinds every image adapter produces. */
 export const BASE_FEATURE_KINDS: readonly string[] = ["cls", "mean", "cls+mean"];
@@ -59,7 +59,7 @@ export type FeatureKind =
  *
  * @example
  * ```ts
- * import { parseFeatureKind } from "./features.ts";
+ * import { parseFeatureKind } from "./_features.ts";
  * import assert from "node:assert/strict";
  * assert.deepEqual(parseFeatureKind("last4+mean"), { kind: "last4", withMean: true });
  * assert.throws(() => parseFeatureKind("layer:x"), TypeError);
@@ -303,5 +303,43 @@ export function addIntermediateFeatures(
 ): FeatureRecord[] {
   const extra = intermediateFeatures(out, options);
   records.forEach((r, i) => (r[options.feature] = extra[i]));
+  return records;
+}
+
+/**
+ * The encode options and the post-processing of an intermediate-block
+ * feature for one encoder (`undefined` for the base kinds).
+ */
+export function intermediatePlan(
+  feature: string | undefined,
+  encoder: unknown,
+  depthOption?: number,
+): { layers: number[]; depth: number; eps: number; feature: string } | undefined {
+  if (feature === undefined || parseFeatureKind(feature).kind === "base") return undefined;
+  const depth = encoderDepth(encoder, depthOption);
+  return {
+    feature,
+    depth,
+    layers: intermediateLayersFor(feature, depth),
+    eps: encoderNormEps(encoder),
+  };
+}
+
+/** Splits an encoder output of B images into per-image feature records. */
+export function featuresFromOutput(out: EncoderOutput): FeatureRecord[] {
+  const [b, c] = out.cls.shape;
+  const records: FeatureRecord[] = [];
+  for (let i = 0; i < b; i++) {
+    const cls = out.cls.data.slice(i * c, (i + 1) * c);
+    const mean = out.patchMean.data.slice(i * c, (i + 1) * c);
+    const both = new Float32Array(2 * c);
+    both.set(cls);
+    both.set(mean, c);
+    records.push({
+      cls: { data: cls, shape: [c] },
+      mean: { data: mean, shape: [c] },
+      "cls+mean": { data: both, shape: [2 * c] },
+    });
+  }
   return records;
 }

@@ -1,16 +1,16 @@
 import assert from "node:assert/strict";
-import type { Image2D, Volume } from "../../../core/plugin.ts";
-import { parseSafetensors } from "../../../core/safetensors.ts";
-import { createDinov3OnnxEncoder } from "../../encoders/dinov3/onnx.ts";
-import { createSliceMeanAdapter } from "../slice_mean/mod.ts";
+import type { Image2D, Volume } from "../../core/plugin.ts";
+import { parseSafetensors } from "../../core/safetensors.ts";
+import { createDinov3OnnxEncoder } from "../encoders/dinov3/onnx.ts";
+import { createSliceMeanAdapter } from "./slice_mean/mod.ts";
 import {
   createImage2dAdapter,
   featureKindsFor,
   intermediateLayersFor,
   parseFeatureKind,
-} from "./mod.ts";
+} from "./image2d/mod.ts";
 
-const TINY = new URL("../../../fixtures/dinov3/tiny-public", import.meta.url).pathname;
+const TINY = new URL("../../fixtures/dinov3/tiny-public", import.meta.url).pathname;
 
 function image(seed: number, size = 64): Image2D {
   const data = new Uint8Array(size * size);
@@ -77,7 +77,7 @@ Deno.test("image2d last4 / last4+mean / layer:N are the blocks' CLS through the 
     const images = [image(1), image(2), image(3)];
     const norm = await finalNorm();
     const raw = await encoder.encode(
-      (await import("../../../core/image.ts")).imagesToBatch(images, 64, encoder.preprocess),
+      (await import("../../core/image.ts")).imagesToBatch(images, 64, encoder.preprocess),
       { intermediateLayers: [0, 1] },
     );
     const c = encoder.info.dim;
