@@ -88,7 +88,8 @@ export function formatFound(found: readonly string[] | null, limit = 20): string
  * the old file or the whole new one, never a partial one; on any failure
  * (a full disk, a killed write) the temporary file is removed and `path` is
  * left as it was. A process killed between the write and the rename leaves
- * a `*.tmp` file, which {@linkcode removeStaleTempFiles} cleans up. Uses
+ * a `*.tmp` file, which the feature cache removes when it is next opened
+ * (`FeatureCache.removeStaleTemporaries`). Uses
  * `Deno.open`, `Deno.rename`, `Deno.remove` (write permission).
  *
  * @example
@@ -123,47 +124,4 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<
 /** {@linkcode writeFileAtomic} for UTF-8 text. */
 export function writeTextFileAtomic(path: string, text: string): Promise<void> {
   return writeFileAtomic(path, new TextEncoder().encode(text));
-}
-
-/** The name pattern of {@linkcode writeFileAtomic}'s temporary files. */
-const TEMP_NAME = /\.[0-9a-f]{8}\.tmp$/;
-
-/**
- * Removes the temporary files a killed {@linkcode writeFileAtomic} left in
- * `dir` and its subfolders (`*.<8 hex>.tmp` older than `minAgeMs`, so a
- * write in flight in another process is not touched). Returns the paths
- * removed; a missing folder is not an error. Uses `Deno.readDir`,
- * `Deno.stat`, `Deno.remove`.
- */
-export async function removeStaleTempFiles(dir: string, minAgeMs = 60_000): Promise<string[]> {
-  const removed: string[] = [];
-  const now = Date.now();
-  const visit = async (folder: string): Promise<void> => {
-    let entries: Deno.DirEntry[];
-    try {
-      entries = await Array.fromAsync(Deno.readDir(folder));
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
-        return;
-      }
-      throw error;
-    }
-    for (const entry of entries) {
-      const path = `${folder}/${entry.name}`;
-      if (entry.isDirectory) {
-        await visit(path);
-      } else if (entry.isFile && TEMP_NAME.test(entry.name)) {
-        try {
-          const info = await Deno.stat(path);
-          if (now - (info.mtime?.getTime() ?? 0) < minAgeMs) continue;
-          await Deno.remove(path);
-          removed.push(path);
-        } catch (error) {
-          if (!(error instanceof Deno.errors.NotFound)) throw error;
-        }
-      }
-    }
-  };
-  await visit(dir);
-  return removed;
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { removeStaleTempFiles, writeFileAtomic, writeTextFileAtomic } from "./_fs.ts";
+import { writeFileAtomic, writeTextFileAtomic } from "./_fs.ts";
 import { FeatureCache, type FeatureCacheKey } from "./cache.ts";
 
 Deno.test("writeFileAtomic() replaces the file whole and leaves no temporary file", async () => {
@@ -22,34 +22,6 @@ Deno.test("writeFileAtomic() leaves the old file and no temporary when the renam
     await assert.rejects(() => writeFileAtomic(`${dir}/out`, new Uint8Array(1000)));
     assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["out"]);
     assert.ok(Deno.statSync(`${dir}/out`).isDirectory);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
-
-Deno.test("removeStaleTempFiles() removes old *.<hex>.tmp files only, recursively", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    await Deno.mkdir(`${dir}/shards`);
-    const old = new Date(Date.now() - 3_600_000);
-    for (const name of ["a.json.0123abcd.tmp", "shards/s.bin.deadbeef.tmp"]) {
-      await Deno.writeTextFile(`${dir}/${name}`, "partial");
-      await Deno.utime(`${dir}/${name}`, old, old);
-    }
-    await Deno.writeTextFile(`${dir}/young.json.0123abcd.tmp`, "in flight");
-    await Deno.writeTextFile(`${dir}/notes.tmp`, "not ours");
-    await Deno.utime(`${dir}/notes.tmp`, old, old);
-    const removed = await removeStaleTempFiles(dir);
-    assert.deepEqual(removed.map((p) => p.slice(dir.length + 1)).sort(), [
-      "a.json.0123abcd.tmp",
-      "shards/s.bin.deadbeef.tmp",
-    ]);
-    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name).sort(), [
-      "notes.tmp",
-      "shards",
-      "young.json.0123abcd.tmp",
-    ]);
-    assert.deepEqual(await removeStaleTempFiles(`${dir}/missing`), []);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
