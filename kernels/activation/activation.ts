@@ -10,7 +10,7 @@
 import type { GpuContext, GpuTensor } from "../../core/gpu.ts";
 import { formatShape, numel } from "../../core/tensor.ts";
 import { dispatch, getPipeline, writeUniforms } from "../_runtime.ts";
-import { LEAKY_RELU_BACKWARD_WGSL, LEAKY_RELU_WGSL } from "./activation.wgsl.ts";
+import { leakyReluWgsl } from "./activation.wgsl.ts";
 
 const WORKGROUP_SIZE = 256;
 
@@ -98,9 +98,10 @@ function params(n: number, slope: number): ArrayBuffer {
 export async function leakyRelu(ctx: GpuContext, args: LeakyReluArgs): Promise<GpuTensor> {
   checkLeakyReluArgs(args.x, args.slope, ...(args.out ? [args.out] : []));
   const n = numel(args.x.shape);
+  const inPlace = args.out?.buffer === args.x.buffer;
   const pipeline = await getPipeline(ctx, {
     label: "leaky_relu",
-    code: LEAKY_RELU_WGSL,
+    code: leakyReluWgsl("forward", inPlace),
     constants: { WORKGROUP_SIZE },
   });
   const out = args.out ??
@@ -114,7 +115,7 @@ export async function leakyRelu(ctx: GpuContext, args: LeakyReluArgs): Promise<G
   dispatch(ctx, {
     label: "leaky_relu",
     pipeline,
-    buffers: [args.x.buffer, out.buffer, uniforms],
+    buffers: inPlace ? [args.x.buffer, uniforms] : [args.x.buffer, out.buffer, uniforms],
     workgroups: Math.ceil(n / WORKGROUP_SIZE),
     encoder: args.encoder,
   });
@@ -135,9 +136,15 @@ export async function leakyReluBackward(
 ): Promise<GpuTensor> {
   checkLeakyReluArgs(args.x, args.slope, args.dy, ...(args.out ? [args.out] : []));
   const n = numel(args.x.shape);
+  const inPlace = args.out?.buffer === args.dy.buffer;
+  if (args.out?.buffer === args.x.buffer) {
+    throw new TypeError(
+      "Cannot run leakyReluBackward as out must not be x: current out is the forward input (pass out = dy to update dy in place)",
+    );
+  }
   const pipeline = await getPipeline(ctx, {
     label: "leaky_relu_backward",
-    code: LEAKY_RELU_BACKWARD_WGSL,
+    code: leakyReluWgsl("backward", inPlace),
     constants: { WORKGROUP_SIZE },
   });
   const out = args.out ?? {
@@ -150,7 +157,9 @@ export async function leakyReluBackward(
   dispatch(ctx, {
     label: "leaky_relu_backward",
     pipeline,
-    buffers: [args.x.buffer, args.dy.buffer, out.buffer, uniforms],
+    buffers: inPlace
+      ? [args.x.buffer, args.dy.buffer, uniforms]
+      : [args.x.buffer, args.dy.buffer, out.buffer, uniforms],
     workgroups: Math.ceil(n / WORKGROUP_SIZE),
     encoder: args.encoder,
   });

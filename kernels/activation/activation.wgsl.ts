@@ -5,15 +5,42 @@
  * @module
  */
 
+import { FOLDED_ID_WGSL } from "../_wgsl.ts";
+
 /**
- * Leaky ReLU forward: `y = x > 0 ? x : slope * x` (slope 0 is ReLU).
+ * The (leaky) ReLU kernels, the only ReLU in medprobe (the ABMIL head's
+ * in-place ReLU runs the in-place variants): forward `y = x > 0 ? x :
+ * slope · x` (slope 0 is ReLU) and backward `dx = dy · (x > 0 ? 1 : slope)`
+ * from the forward input `x` (for slope 0, the output `h = relu(x)` gives the
+ * same mask).
  *
- * Layouts: `x`, `y` flat f32 (any shape). Thread mapping: one thread per
- * element; the 1D dispatch is folded into (x, y) beyond 65535 workgroups and
- * the linear id is `gid.x + gid.y * num_workgroups.x * WORKGROUP_SIZE`.
- * Bindings: 0 x (read), 1 y (read_write), 2 params (uniform {n, slope}).
+ * Layouts: flat f32 (any shape). Thread mapping: one thread per element;
+ * the 1D dispatch is folded into (x, y) beyond 65535 workgroups
+ * (`folded_id`). Bindings, uniforms `{n, slope}` last:
+ * - forward: 0 x (read), 1 y (read_write), 2 params; in place: 0 x (read_write), 1 params;
+ * - backward: 0 x (read), 1 dy (read), 2 dx (read_write), 3 params; in
+ *   place (`dy ← dx`): 0 x (read), 1 dy (read_write), 2 params.
  */
-export const LEAKY_RELU_WGSL: string = /* wgsl */ `
+export function leakyReluWgsl(pass: "forward" | "backward", inPlace: boolean): string {
+  const bindings = pass === "forward"
+    ? inPlace ? ["x: array<f32>"] : ["x: array<f32>", "y: array<f32>"]
+    : inPlace
+    ? ["x: array<f32>", "dy: array<f32>"]
+    : ["x: array<f32>", "dy: array<f32>", "dx: array<f32>"];
+  const decl = bindings.map((b, i) =>
+    `@group(0) @binding(${i}) var<storage, ${
+      i === bindings.length - 1 ? "read_write" : "read"
+    }> ${b};`
+  ).join("\n");
+  // slope 0 writes +0 (not -0, nor NaN for an infinite gradient), as ReLU does
+  const body = pass === "forward"
+    ? `let v = x[i];\n  ${
+      inPlace ? "x" : "y"
+    }[i] = select(select(params.slope * v, 0.0, params.slope == 0.0), v, v > 0.0);`
+    : `let g = dy[i];\n  ${
+      inPlace ? "dy" : "dx"
+    }[i] = select(select(params.slope * g, 0.0, params.slope == 0.0), g, x[i] > 0.0);`;
+  return /* wgsl */ `${FOLDED_ID_WGSL}
 override WORKGROUP_SIZE: u32 = 256u;
 
 struct Params {
@@ -23,47 +50,21 @@ struct Params {
   _pad1: u32,
 }
 
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> y: array<f32>;
-@group(0) @binding(2) var<uniform> params: Params;
+${decl}
+@group(0) @binding(${bindings.length}) var<uniform> params: Params;
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * WORKGROUP_SIZE;
+  let i = folded_id(gid, nwg, WORKGROUP_SIZE);
   if (i >= params.n) { return; }
-  let v = x[i];
-  y[i] = select(params.slope * v, v, v > 0.0);
+  ${body}
 }
 `;
-
-/**
- * Leaky ReLU backward: `dx = dy * (x > 0 ? 1 : slope)`, from the forward
- * input `x`.
- *
- * Thread mapping as {@linkcode LEAKY_RELU_WGSL}.
- * Bindings: 0 x (read), 1 dy (read), 2 dx (read_write), 3 params (uniform {n, slope}).
- */
-export const LEAKY_RELU_BACKWARD_WGSL: string = /* wgsl */ `
-override WORKGROUP_SIZE: u32 = 256u;
-
-struct Params {
-  n: u32,
-  slope: f32,
-  _pad0: u32,
-  _pad1: u32,
 }
 
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> dy: array<f32>;
-@group(0) @binding(2) var<storage, read_write> dx: array<f32>;
-@group(0) @binding(3) var<uniform> params: Params;
+/** Leaky ReLU forward, out of place (see {@linkcode leakyReluWgsl}). */
+export const LEAKY_RELU_WGSL: string = leakyReluWgsl("forward", false);
 
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>,
-        @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * WORKGROUP_SIZE;
-  if (i >= params.n) { return; }
-  dx[i] = dy[i] * select(params.slope, 1.0, x[i] > 0.0);
-}
-`;
+/** Leaky ReLU backward, out of place (see {@linkcode leakyReluWgsl}). */
+export const LEAKY_RELU_BACKWARD_WGSL: string = leakyReluWgsl("backward", false);

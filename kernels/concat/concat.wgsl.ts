@@ -6,6 +6,8 @@
  * @module
  */
 
+import { FOLDED_ID_WGSL } from "../_wgsl.ts";
+
 /**
  * Copies a channel range between two `[N, C, S]` tensors (S = the product
  * of the spatial extents): `dst[n, dst_offset + c, s] = src[n, src_offset + c, s]`
@@ -17,7 +19,7 @@
  * folded into (x, y) beyond 65535 workgroups.
  * Bindings: 0 src (read), 1 dst (read_write), 2 params (uniform).
  */
-export const CHANNEL_COPY_WGSL: string = /* wgsl */ `
+export const CHANNEL_COPY_WGSL: string = /* wgsl */ `${FOLDED_ID_WGSL}
 override WORKGROUP_SIZE: u32 = 256u;
 
 struct Params {
@@ -38,7 +40,7 @@ struct Params {
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * WORKGROUP_SIZE;
+  let i = folded_id(gid, nwg, WORKGROUP_SIZE);
   if (i >= params.total) { return; }
   let s = i % params.spatial;
   let rest = i / params.spatial;

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { FOLDED_ID_WGSL } from "../_wgsl.ts";
+
 /**
  * Convolution forward, register-blocked: each thread computes 4 output
  * channels × 4 consecutive output columns (16 accumulators in 4 `vec4`s),
@@ -132,7 +134,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>,
  * fastest; 1D dispatch folded into (x, y).
  * Bindings: 0 x (read), 1 dy (read), 2 partial (read_write), 3 params (uniform).
  */
-export const CONV3D_WEIGHT_GRAD_WGSL: string = /* wgsl */ `
+export const CONV3D_WEIGHT_GRAD_WGSL: string = /* wgsl */ `${FOLDED_ID_WGSL}
 override WORKGROUP_SIZE: u32 = 64u;
 
 struct Params {
@@ -152,7 +154,7 @@ struct Params {
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
-  let t = gid.x + gid.y * nwg.x * WORKGROUP_SIZE;
+  let t = folded_id(gid, nwg, WORKGROUP_SIZE);
   if (t >= params.total) { return; }
   let k = t % params.k3;
   var r = t / params.k3;
@@ -228,7 +230,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>,
  * Thread mapping: one thread per output element, 1D folded.
  * Bindings: 0 partial (read), 1 out (read_write), 2 params (uniform {m, chunks}).
  */
-export const CONV3D_REDUCE_WGSL: string = /* wgsl */ `
+export const CONV3D_REDUCE_WGSL: string = /* wgsl */ `${FOLDED_ID_WGSL}
 override WORKGROUP_SIZE: u32 = 64u;
 
 struct Params {
@@ -245,7 +247,7 @@ struct Params {
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * WORKGROUP_SIZE;
+  let i = folded_id(gid, nwg, WORKGROUP_SIZE);
   if (i >= params.m) { return; }
   var s = 0.0;
   for (var c = 0u; c < params.chunks; c = c + 1u) { s = s + partial[c * params.m + i]; }
@@ -454,7 +456,7 @@ export function conv3dWeightGradGemmWgsl(tile: Conv3dTile): string {
   const { cols: TB, channels: TA, threads: WX } = tile;
   const A = range(TA);
   const B = range(TB);
-  return /* wgsl */ `
+  return /* wgsl */ `${FOLDED_ID_WGSL}
 struct Params {
   n: u32, ci: u32, co: u32, rows: u32,
   in_d: u32, in_h: u32, in_w: u32, chunk_rows: u32,
@@ -472,7 +474,7 @@ struct Params {
 @compute @workgroup_size(${WX})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
-  let t = gid.x + gid.y * nwg.x * ${WX}u;
+  let t = folded_id(gid, nwg, ${WX}u);
   if (t >= params.total) { return; }
   let k = t % params.k3;
   var r = t / params.k3;

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { FOLDED_ID_WGSL } from "../_wgsl.ts";
+
 /**
  * Binary op `out = a OP b` with broadcasting.
  *
@@ -15,7 +17,7 @@
  * Bindings: 0 a (read), 1 b (read), 2 out (read_write), 3 params (uniform).
  * Override OP: 0 add, 1 mul, 2 sub.
  */
-export const BINARY_WGSL: string = /* wgsl */ `
+export const BINARY_WGSL: string = /* wgsl */ `${FOLDED_ID_WGSL}
 override WORKGROUP_SIZE: u32 = 256u;
 override OP: u32 = 0u;
 
@@ -37,7 +39,7 @@ struct Params {
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * WORKGROUP_SIZE;
+  let i = folded_id(gid, nwg, WORKGROUP_SIZE);
   if (i >= params.n) { return; }
   var rem = i;
   var ai = 0u;
@@ -62,7 +64,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>,
  * `out = x * alpha + beta`, one thread per element.
  * Bindings: 0 x (read), 1 out (read_write), 2 params (uniform {n, alpha, beta}).
  */
-export const SCALE_WGSL: string = /* wgsl */ `
+export const SCALE_WGSL: string = /* wgsl */ `${FOLDED_ID_WGSL}
 override WORKGROUP_SIZE: u32 = 256u;
 
 struct Params {
@@ -79,7 +81,7 @@ struct Params {
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * WORKGROUP_SIZE;
+  let i = folded_id(gid, nwg, WORKGROUP_SIZE);
   if (i >= params.n) { return; }
   out[i] = x[i] * params.alpha + params.beta;
 }

@@ -24,6 +24,8 @@
  * @module
  */
 
+import { FOLDED_ID_WGSL } from "../_wgsl.ts";
+
 const PARAMS = `
 struct Params {
   rows: u32,          // Q
@@ -43,7 +45,7 @@ fn better(v: f32, i: u32, w: f32, j: u32) -> bool {
 `;
 
 function partial(maxK: number): string {
-  return `
+  return `${FOLDED_ID_WGSL}
 const MAX_K: u32 = ${maxK}u;
 override WORKGROUP_SIZE: u32 = 64u;
 ${PARAMS}
@@ -55,7 +57,7 @@ ${PARAMS}
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
-  let t = gid.x + gid.y * nwg.x * WORKGROUP_SIZE;
+  let t = folded_id(gid, nwg, WORKGROUP_SIZE);
   if (t >= params.rows * params.segments) { return; }
   let q = t / params.segments;
   let s = t % params.segments;
@@ -95,7 +97,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>,
 }
 
 function merge(maxK: number): string {
-  return `
+  return `${FOLDED_ID_WGSL}
 const MAX_K: u32 = ${maxK}u;
 override WORKGROUP_SIZE: u32 = 64u;
 ${PARAMS}
@@ -109,7 +111,7 @@ ${INSERT}
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
-  let q = gid.x + gid.y * nwg.x * WORKGROUP_SIZE;
+  let q = folded_id(gid, nwg, WORKGROUP_SIZE);
   if (q >= params.rows) { return; }
   let k = params.k;
   var vals: array<f32, MAX_K>;

@@ -6,6 +6,8 @@
  * @module
  */
 
+import { FOLDED_ID_WGSL } from "../_wgsl.ts";
+
 /**
  * LayerNorm `y = (x - mean) / sqrt(var + eps) * weight + bias` over the last
  * axis, biased variance, two passes (mean, then centred squares) in f32.
@@ -18,7 +20,7 @@
  * Bindings: 0 x, 1 weight, 2 bias (read), 3 out (read_write), 4 params
  * (uniform `{ rows, cols, eps }`). Override: WORKGROUP_SIZE (power of two).
  */
-export const LAYER_NORM_WGSL: string = /* wgsl */ `
+export const LAYER_NORM_WGSL: string = /* wgsl */ `${FOLDED_ID_WGSL}
 override WORKGROUP_SIZE: u32 = 64u;
 
 struct Params {
@@ -52,7 +54,7 @@ fn reduce_sum(v: f32, t: u32) -> f32 {
 fn main(@builtin(workgroup_id) wid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) t: u32) {
-  let row = wid.x + wid.y * nwg.x;
+  let row = folded_id(wid, nwg, 1u);
   if (row >= params.rows) { return; }
   let base = row * params.cols;
   var s = 0.0;
@@ -81,7 +83,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
  * Layouts and bindings as {@linkcode LAYER_NORM_WGSL}. Thread mapping: row =
  * global id (1D, folded into (x, y)); the loops walk the row's columns.
  */
-export const LAYER_NORM_ROWS_WGSL: string = /* wgsl */ `
+export const LAYER_NORM_ROWS_WGSL: string = /* wgsl */ `${FOLDED_ID_WGSL}
 override WORKGROUP_SIZE: u32 = 8u;
 
 struct Params {
@@ -100,7 +102,7 @@ struct Params {
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
-  let row = gid.x + gid.y * nwg.x * WORKGROUP_SIZE;
+  let row = folded_id(gid, nwg, WORKGROUP_SIZE);
   if (row >= params.rows) { return; }
   let base = row * params.cols;
   // Sum relative to the first value: a residual stream with a large mean
@@ -129,7 +131,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>,
  * token order. Bindings: 0 x (read), 1 out (read_write), 2 params (uniform
  * `{ batch, tokens, cols, start, count }`). Override: WORKGROUP_SIZE.
  */
-export const TOKEN_MEAN_WGSL: string = /* wgsl */ `
+export const TOKEN_MEAN_WGSL: string = /* wgsl */ `${FOLDED_ID_WGSL}
 override WORKGROUP_SIZE: u32 = 64u;
 
 struct Params {
@@ -150,7 +152,7 @@ struct Params {
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * WORKGROUP_SIZE;
+  let i = folded_id(gid, nwg, WORKGROUP_SIZE);
   if (i >= params.batch * params.cols) { return; }
   let b = i / params.cols;
   let c = i % params.cols;

@@ -7,6 +7,8 @@
  * @module
  */
 
+import { FOLDED_ID_WGSL } from "../_wgsl.ts";
+
 /**
  * `erf` and exact GELU for WGSL, which has no `erf` builtin.
  *
@@ -231,7 +233,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
  * the tests to measure the approximation on a dense grid.
  * Bindings: 0 x (read), 1 out (read_write), 2 params `{ n }`.
  */
-export const GELU_WGSL: string = /* wgsl */ `
+export const GELU_WGSL: string = /* wgsl */ `${FOLDED_ID_WGSL}
 struct Params { n: u32, _p0: u32, _p1: u32, _p2: u32 }
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
@@ -240,7 +242,7 @@ override MODE: u32 = 0u;
 ${ERF_WGSL}
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * 64u;
+  let i = folded_id(gid, nwg, 64u);
   if (i >= params.n) { return; }
   out[i] = select(gelu_erf(x[i]), erf_f32(x[i]), MODE == 1u);
 }

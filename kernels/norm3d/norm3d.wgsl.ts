@@ -11,6 +11,8 @@
  * @module
  */
 
+import { FOLDED_ID_WGSL } from "../_wgsl.ts";
+
 const COMMON = /* wgsl */ `
 override WORKGROUP_SIZE: u32 = 256u;
 
@@ -86,7 +88,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>,
  * Bindings: 0 x, 1 stats, 2 gamma, 3 beta (read), 4 y (read_write), 5 params.
  * 1D dispatch folded into (x, y).
  */
-export const GROUP_NORM_APPLY_WGSL: string = /* wgsl */ `
+export const GROUP_NORM_APPLY_WGSL: string = /* wgsl */ `${FOLDED_ID_WGSL}
 override WORKGROUP_SIZE: u32 = 256u;
 
 struct Params {
@@ -110,7 +112,7 @@ struct Params {
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * WORKGROUP_SIZE;
+  let i = folded_id(gid, nwg, WORKGROUP_SIZE);
   if (i >= params.n * params.c * params.spatial) { return; }
   let nc = i / params.spatial;
   let ch = nc % params.c;
@@ -165,7 +167,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>,
  * `dx = rstd · (dy·γ − A/M − x̂·B/M)` with M = cpg · S.
  * Bindings: 0 x, 1 dy, 2 stats, 3 gamma, 4 sums (read), 5 dx (read_write), 6 params.
  */
-export const GROUP_NORM_BACKWARD_DATA_WGSL: string = /* wgsl */ `
+export const GROUP_NORM_BACKWARD_DATA_WGSL: string = /* wgsl */ `${FOLDED_ID_WGSL}
 override WORKGROUP_SIZE: u32 = 256u;
 
 struct Params {
@@ -190,7 +192,7 @@ struct Params {
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * WORKGROUP_SIZE;
+  let i = folded_id(gid, nwg, WORKGROUP_SIZE);
   if (i >= params.n * params.c * params.spatial) { return; }
   let nc = i / params.spatial;
   let ch = nc % params.c;

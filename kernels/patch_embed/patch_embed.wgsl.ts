@@ -7,6 +7,8 @@
  * @module
  */
 
+import { FOLDED_ID_WGSL } from "../_wgsl.ts";
+
 /**
  * im2col for a P×P convolution with stride P and no padding:
  * `patches[b·h·w + i·w + j, c·P·P + ky·P + kx] = pixels[b, c, P·i + ky, P·j + kx]`
@@ -21,7 +23,7 @@
  * (x, y). Bindings: 0 pixels (read), 1 patches (read_write), 2 params
  * (uniform). Override: WORKGROUP_SIZE.
  */
-export const IM2COL_WGSL: string = /* wgsl */ `
+export const IM2COL_WGSL: string = /* wgsl */ `${FOLDED_ID_WGSL}
 override WORKGROUP_SIZE: u32 = 64u;
 
 struct Params {
@@ -42,7 +44,7 @@ struct Params {
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
-  let idx = gid.x + gid.y * nwg.x * WORKGROUP_SIZE;   // (row, c, ky)
+  let idx = folded_id(gid, nwg, WORKGROUP_SIZE);   // (row, c, ky)
   let ps = params.patch_size;
   let lines = params.channels * ps;                   // patch rows per patch
   let cells = params.grid_h * params.grid_w;
@@ -68,7 +70,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>,
  * Bindings: 0 cls, 1 registers (read), 2 tokens (read_write), 3 params
  * (uniform `{ batch, tokens, dim, registers }`). Override: WORKGROUP_SIZE.
  */
-export const PREFIX_TOKENS_WGSL: string = /* wgsl */ `
+export const PREFIX_TOKENS_WGSL: string = /* wgsl */ `${FOLDED_ID_WGSL}
 override WORKGROUP_SIZE: u32 = 64u;
 
 struct Params {
@@ -86,7 +88,7 @@ struct Params {
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
-  let idx = gid.x + gid.y * nwg.x * WORKGROUP_SIZE;
+  let idx = folded_id(gid, nwg, WORKGROUP_SIZE);
   let prefix = 1u + params.registers;
   if (idx >= params.batch * prefix * params.dim) { return; }
   let c = idx % params.dim;

@@ -7,6 +7,8 @@
  * @module
  */
 
+import { FOLDED_ID_WGSL } from "../_wgsl.ts";
+
 /**
  * In place, for patch token p = t − prefix, each of the first BLOCKS blocks
  * of `heads·Dh` channels and each head:
@@ -28,7 +30,7 @@
  * `{ batch, tokens, heads, head_dim, prefix, blocks, row_stride }`).
  * Override: WORKGROUP_SIZE.
  */
-export const ROPE_WGSL: string = /* wgsl */ `
+export const ROPE_WGSL: string = /* wgsl */ `${FOLDED_ID_WGSL}
 override WORKGROUP_SIZE: u32 = 64u;
 
 struct Params {
@@ -50,7 +52,7 @@ struct Params {
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * WORKGROUP_SIZE;
+  let i = folded_id(gid, nwg, WORKGROUP_SIZE);
   let vectors = params.blocks * params.heads;
   let patches = params.tokens - params.prefix;
   if (i >= params.batch * patches * vectors) { return; }

@@ -11,6 +11,8 @@
  * @module
  */
 
+import { FOLDED_ID_WGSL } from "../_wgsl.ts";
+
 const PARAMS = /* wgsl */ `
 struct Params {
   k: u32,
@@ -33,7 +35,7 @@ struct Params {
  * voxel's negative log-likelihood. One thread per voxel (N·S), 1D folded.
  * Bindings: 0 logits, 1 labels (read), 2 probs, 3 nll (read_write), 4 params.
  */
-export const SOFTMAX_NLL_WGSL: string = /* wgsl */ `
+export const SOFTMAX_NLL_WGSL: string = /* wgsl */ `${FOLDED_ID_WGSL}
 override WORKGROUP_SIZE: u32 = 64u;
 ${PARAMS}
 @group(0) @binding(0) var<storage, read> logits: array<f32>;
@@ -45,7 +47,7 @@ ${PARAMS}
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
-  let v = gid.x + gid.y * nwg.x * WORKGROUP_SIZE;
+  let v = folded_id(gid, nwg, WORKGROUP_SIZE);
   if (v >= params.voxels) { return; }
   let n = v / params.spatial;
   let s = v % params.spatial;
@@ -150,7 +152,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>,
  * `dz_k = p_k (a_k − Σ_j p_j a_j) + ce_scale · (p_k − g_k)`.
  * Bindings: 0 probs, 1 labels, 2 sums (read), 3 dlogits (read_write), 4 params.
  */
-export const SEG_LOSS_GRAD_WGSL: string = /* wgsl */ `
+export const SEG_LOSS_GRAD_WGSL: string = /* wgsl */ `${FOLDED_ID_WGSL}
 override WORKGROUP_SIZE: u32 = 64u;
 ${PARAMS}
 @group(0) @binding(0) var<storage, read> probs: array<f32>;
@@ -168,7 +170,7 @@ fn dice_grad(c: u32, g: f32) -> f32 {
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
-  let v = gid.x + gid.y * nwg.x * WORKGROUP_SIZE;
+  let v = folded_id(gid, nwg, WORKGROUP_SIZE);
   if (v >= params.voxels) { return; }
   let n = v / params.spatial;
   let s = v % params.spatial;

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { FOLDED_ID_WGSL } from "../_wgsl.ts";
+
 const COMMON = /* wgsl */ `
 struct Params {
   planes: u32, total: u32, _pad0: u32, _pad1: u32,
@@ -27,7 +29,7 @@ fn source_coord(o: u32, axis: u32, size: u32) -> f32 {
  * size − 1)` per axis. 1D dispatch folded into (x, y).
  * Bindings: 0 x (read), 1 y (read_write), 2 params (uniform).
  */
-export const UPSAMPLE3D_WGSL: string = /* wgsl */ `
+export const UPSAMPLE3D_WGSL: string = /* wgsl */ `${FOLDED_ID_WGSL}
 override WORKGROUP_SIZE: u32 = 64u;
 ${COMMON}
 @group(0) @binding(0) var<storage, read> x: array<f32>;
@@ -37,7 +39,7 @@ ${COMMON}
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * WORKGROUP_SIZE;
+  let i = folded_id(gid, nwg, WORKGROUP_SIZE);
   if (i >= params.total) { return; }
   let ox = i % params.out_w;
   var r = i / params.out_w;
@@ -77,7 +79,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>,
  * Bindings: 0 dy (read), 1 dx (read_write), 2 params (uniform; "in" is the
  * forward input, "out" the forward output).
  */
-export const UPSAMPLE3D_BACKWARD_WGSL: string = /* wgsl */ `
+export const UPSAMPLE3D_BACKWARD_WGSL: string = /* wgsl */ `${FOLDED_ID_WGSL}
 override WORKGROUP_SIZE: u32 = 64u;
 ${COMMON}
 @group(0) @binding(0) var<storage, read> dy: array<f32>;
@@ -101,7 +103,7 @@ fn tap_weight(o: u32, i: u32, axis: u32, size: u32) -> f32 {
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * WORKGROUP_SIZE;
+  let i = folded_id(gid, nwg, WORKGROUP_SIZE);
   if (i >= params.total) { return; }
   let ix = i % params.in_w;
   var r = i / params.in_w;

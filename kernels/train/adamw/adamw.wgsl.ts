@@ -18,8 +18,10 @@
  * @module
  */
 
+import { FOLDED_ID_WGSL } from "../../_wgsl.ts";
+
 /** One AdamW step over flattened tensors. */
-export const ADAMW_WGSL: string = /* wgsl */ `
+export const ADAMW_WGSL: string = /* wgsl */ `${FOLDED_ID_WGSL}
 override WORKGROUP_SIZE: u32 = 64u;
 
 struct Params {
@@ -42,7 +44,7 @@ struct Params {
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * WORKGROUP_SIZE;
+  let i = folded_id(gid, nwg, WORKGROUP_SIZE);
   if (i >= params.n) { return; }
   let g = grad[i];
   var p = param[i] * (1.0 - params.lr * params.weight_decay);

@@ -21,6 +21,8 @@
  * @module
  */
 
+import { FOLDED_ID_WGSL } from "../../_wgsl.ts";
+
 const COMMON = `
 override WORKGROUP_SIZE: u32 = 64u;
 
@@ -39,7 +41,7 @@ struct Params {
 `;
 
 /** Sigmoid BCE with logits: per-element loss and scaled gradient. */
-export const SIGMOID_BCE_WGSL: string = /* wgsl */ `${COMMON}
+export const SIGMOID_BCE_WGSL: string = /* wgsl */ `${FOLDED_ID_WGSL}${COMMON}
 fn sigmoid(z: f32) -> f32 {
   if (z >= 0.0) { return 1.0 / (1.0 + exp(-z)); }
   let e = exp(z);
@@ -49,7 +51,7 @@ fn sigmoid(z: f32) -> f32 {
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * WORKGROUP_SIZE;
+  let i = folded_id(gid, nwg, WORKGROUP_SIZE);
   if (i >= params.rows * params.cols) { return; }
   let z = logits[i];
   let y = targets[i];
@@ -59,11 +61,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>,
 `;
 
 /** Softmax cross-entropy: per-row loss and scaled gradient. */
-export const SOFTMAX_CE_WGSL: string = /* wgsl */ `${COMMON}
+export const SOFTMAX_CE_WGSL: string = /* wgsl */ `${FOLDED_ID_WGSL}${COMMON}
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
-  let r = gid.x + gid.y * nwg.x * WORKGROUP_SIZE;
+  let r = folded_id(gid, nwg, WORKGROUP_SIZE);
   if (r >= params.rows) { return; }
   let k = params.cols;
   let o = r * k;

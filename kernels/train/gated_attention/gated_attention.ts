@@ -11,11 +11,10 @@
 
 import type { GpuContext } from "../../../core/gpu.ts";
 import { dispatch, getPipeline, writeUniforms } from "../../_runtime.ts";
+import { leakyRelu, leakyReluBackward } from "../../activation/activation.ts";
 import {
   GATED_BACKWARD_WGSL,
   GATED_SCORE_WGSL,
-  RELU_BACKWARD_WGSL,
-  RELU_WGSL,
   SOFTMAX_BACKWARD_WGSL,
   SOFTMAX_WGSL,
 } from "./gated_attention.wgsl.ts";
@@ -91,27 +90,24 @@ async function run(
   });
 }
 
-/** In-place ReLU over the first `n` values of `x`. */
-export function relu(
+/**
+ * In-place ReLU over the first `n` values of `x`: the activation family's
+ * {@linkcode leakyRelu} with slope 0, in place.
+ */
+export async function relu(
   ctx: GpuContext,
   args: { x: GPUBuffer; n: number; encoder?: GPUCommandEncoder },
 ): Promise<void> {
   checkGatedArgs("relu", { n: args.n }, { x: [args.x.size, args.n] });
-  return run(
-    ctx,
-    "relu",
-    RELU_WGSL,
-    [args.x],
-    args.n,
-    0,
-    Math.ceil(args.n / WORKGROUP_SIZE),
-    WORKGROUP_SIZE,
-    args.encoder,
-  );
+  const x = { buffer: args.x, shape: [args.n], dtype: "f32" as const };
+  await leakyRelu(ctx, { x, slope: 0, out: x, encoder: args.encoder });
 }
 
-/** `dh ← dh ⊙ [h > 0]` over the first `n` values. */
-export function reluBackward(
+/**
+ * `dh ← dh ⊙ [h > 0]` over the first `n` values: {@linkcode leakyReluBackward}
+ * with slope 0, in place (the mask of `h = relu(x)` is that of `x`).
+ */
+export async function reluBackward(
   ctx: GpuContext,
   args: { h: GPUBuffer; dh: GPUBuffer; n: number; encoder?: GPUCommandEncoder },
 ): Promise<void> {
@@ -119,17 +115,15 @@ export function reluBackward(
     h: [args.h.size, args.n],
     dh: [args.dh.size, args.n],
   });
-  return run(
-    ctx,
-    "relu_backward",
-    RELU_BACKWARD_WGSL,
-    [args.h, args.dh],
-    args.n,
-    0,
-    Math.ceil(args.n / WORKGROUP_SIZE),
-    WORKGROUP_SIZE,
-    args.encoder,
-  );
+  const shape = [args.n];
+  const dh = { buffer: args.dh, shape, dtype: "f32" as const };
+  await leakyReluBackward(ctx, {
+    x: { buffer: args.h, shape, dtype: "f32" },
+    dy: dh,
+    slope: 0,
+    out: dh,
+    encoder: args.encoder,
+  });
 }
 
 /** Gates `g: [N, D]` and attention logits `e: [N]` from `S: [N, 2D]` and `w: [D]`. */

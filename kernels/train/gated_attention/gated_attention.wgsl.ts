@@ -36,6 +36,8 @@
  * @module
  */
 
+import { FOLDED_ID_WGSL } from "../../_wgsl.ts";
+
 const HEAD = `
 override WORKGROUP_SIZE: u32 = 64u;
 
@@ -56,40 +58,10 @@ fn safe_tanh(z: f32) -> f32 {
   return tanh(clamp(z, -15.0, 15.0));
 }
 
-fn linear_id(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
-  return gid.x + gid.y * nwg.x * WORKGROUP_SIZE;
-}
-`;
-
-/** In-place ReLU. */
-export const RELU_WGSL: string = /* wgsl */ `${HEAD}
-@group(0) @binding(0) var<storage, read_write> x: array<f32>;
-@group(0) @binding(1) var<uniform> params: Params;
-
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = linear_id(gid, nwg);
-  if (i >= params.n) { return; }
-  x[i] = max(x[i], 0.0);
-}
-`;
-
-/** `dh ← dh ⊙ [h > 0]` in place. */
-export const RELU_BACKWARD_WGSL: string = /* wgsl */ `${HEAD}
-@group(0) @binding(0) var<storage, read> h: array<f32>;
-@group(0) @binding(1) var<storage, read_write> dh: array<f32>;
-@group(0) @binding(2) var<uniform> params: Params;
-
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = linear_id(gid, nwg);
-  if (i >= params.n) { return; }
-  if (!(h[i] > 0.0)) { dh[i] = 0.0; }
-}
 `;
 
 /** Gates `g = tanh(S_V) ⊙ σ(S_U)` and attention logits `e = g·w`. */
-export const GATED_SCORE_WGSL: string = /* wgsl */ `${HEAD}
+export const GATED_SCORE_WGSL: string = /* wgsl */ `${FOLDED_ID_WGSL}${HEAD}
 @group(0) @binding(0) var<storage, read> s: array<f32>;         // [N, 2D]
 @group(0) @binding(1) var<storage, read> w: array<f32>;         // [D]
 @group(0) @binding(2) var<storage, read_write> e: array<f32>;   // [N]
@@ -98,7 +70,7 @@ export const GATED_SCORE_WGSL: string = /* wgsl */ `${HEAD}
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let n = linear_id(gid, nwg);
+  let n = folded_id(gid, nwg, WORKGROUP_SIZE);
   if (n >= params.n) { return; }
   let dd = params.d;
   var acc = 0.0;
@@ -176,7 +148,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
 `;
 
 /** Gradient of the gated score with respect to `S = [S_V, S_U]`. */
-export const GATED_BACKWARD_WGSL: string = /* wgsl */ `${HEAD}
+export const GATED_BACKWARD_WGSL: string = /* wgsl */ `${FOLDED_ID_WGSL}${HEAD}
 @group(0) @binding(0) var<storage, read> s: array<f32>;          // [N, 2D]
 @group(0) @binding(1) var<storage, read> de: array<f32>;         // [N]
 @group(0) @binding(2) var<storage, read> w: array<f32>;          // [D]
@@ -185,7 +157,7 @@ export const GATED_BACKWARD_WGSL: string = /* wgsl */ `${HEAD}
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let t = linear_id(gid, nwg);
+  let t = folded_id(gid, nwg, WORKGROUP_SIZE);
   let dd = params.d;
   if (t >= params.n * dd) { return; }
   let n = t / dd;

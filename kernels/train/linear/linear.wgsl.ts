@@ -30,6 +30,8 @@
  * @module
  */
 
+import { FOLDED_ID_WGSL } from "../../_wgsl.ts";
+
 /** Which kernel of the family. */
 export type LinearKernel = "forward" | "weight_grad" | "input_grad";
 
@@ -51,7 +53,7 @@ struct Params {
   _pad2: u32,
 }`;
 
-const FORWARD = `
+const FORWARD = `${FOLDED_ID_WGSL}
 override WORKGROUP_SIZE: u32 = 64u;
 override HAS_BIAS: bool = true;
 
@@ -64,7 +66,7 @@ override HAS_BIAS: bool = true;
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
-  let t = gid.x + gid.y * nwg.x * WORKGROUP_SIZE;
+  let t = folded_id(gid, nwg, WORKGROUP_SIZE);
   if (t >= params.blocks) { return; }
   let r0 = (t / params.inner) * 4u;
   let c0 = (t % params.inner) * 4u;
@@ -114,7 +116,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>,
 }
 `;
 
-const WEIGHT_GRAD = `
+const WEIGHT_GRAD = `${FOLDED_ID_WGSL}
 override WORKGROUP_SIZE: u32 = 64u;
 
 @group(0) @binding(0) var<storage, read> x: array<V>;           // [N, F]
@@ -125,7 +127,7 @@ override WORKGROUP_SIZE: u32 = 64u;
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
-  let t = gid.x + gid.y * nwg.x * WORKGROUP_SIZE;
+  let t = folded_id(gid, nwg, WORKGROUP_SIZE);
   if (t >= params.blocks) { return; }
   let k0 = (t / params.inner) * 4u;   // 4 rows of dW
   let f = t % params.inner;           // one V of columns
@@ -155,7 +157,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>,
 }
 `;
 
-const INPUT_GRAD = `
+const INPUT_GRAD = `${FOLDED_ID_WGSL}
 override WORKGROUP_SIZE: u32 = 64u;
 override ACCUMULATE: bool = false;
 
@@ -167,7 +169,7 @@ override ACCUMULATE: bool = false;
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
-  let t = gid.x + gid.y * nwg.x * WORKGROUP_SIZE;
+  let t = folded_id(gid, nwg, WORKGROUP_SIZE);
   if (t >= params.blocks) { return; }
   let r0 = (t / params.inner) * 4u;   // 4 rows of dx
   let f = t % params.inner;           // one V of columns

@@ -19,8 +19,10 @@
  * @module
  */
 
+import { FOLDED_ID_WGSL } from "../../_wgsl.ts";
+
 /** Column sums of a row-major matrix. */
-export const COLUMN_SUM_WGSL: string = /* wgsl */ `
+export const COLUMN_SUM_WGSL: string = /* wgsl */ `${FOLDED_ID_WGSL}
 override WORKGROUP_SIZE: u32 = 64u;
 
 struct Params {
@@ -40,7 +42,7 @@ var<workgroup> partial: array<f32, WORKGROUP_SIZE>;
 fn main(@builtin(workgroup_id) wid: vec3<u32>,
         @builtin(local_invocation_index) lid: u32,
         @builtin(num_workgroups) nwg: vec3<u32>) {
-  let c = wid.x + wid.y * nwg.x;
+  let c = folded_id(wid, nwg, 1u);
   if (c >= params.cols) { return; }
   var s = 0.0;
   for (var r = lid; r < params.rows; r = r + WORKGROUP_SIZE) {
@@ -57,7 +59,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
 `;
 
 /** Column sums of a wide matrix: one thread per column, rows in order. */
-export const COLUMN_SUM_WIDE_WGSL: string = /* wgsl */ `
+export const COLUMN_SUM_WIDE_WGSL: string = /* wgsl */ `${FOLDED_ID_WGSL}
 override WORKGROUP_SIZE: u32 = 64u;
 
 struct Params {
@@ -74,7 +76,7 @@ struct Params {
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
-  let c = gid.x + gid.y * nwg.x * WORKGROUP_SIZE;
+  let c = folded_id(gid, nwg, WORKGROUP_SIZE);
   if (c >= params.cols) { return; }
   var s = 0.0;
   for (var r = 0u; r < params.rows; r = r + 1u) {
