@@ -11,7 +11,7 @@
 
 import type { GpuContext } from "../../../core/gpu.ts";
 import { dispatch, getPipeline, writeUniforms } from "../../_runtime.ts";
-import { leakyRelu, leakyReluBackward } from "../../activation/activation.ts";
+import { leakyRelu, leakyReluBackward } from "../../leaky_relu/leaky_relu.ts";
 import {
   GATED_BACKWARD_WGSL,
   GATED_SCORE_WGSL,

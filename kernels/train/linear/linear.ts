@@ -17,7 +17,7 @@ import type { GpuContext, GpuTensor } from "../../../core/gpu.ts";
 import { formatShape } from "../../../core/tensor.ts";
 import { dispatch, getPipeline, writeUniforms } from "../../_runtime.ts";
 import { checkHolds, checkMatrix, checkVector, outputTensor, type ShapeLike } from "../_util.ts";
-import { columnSum } from "../reduce/reduce.ts";
+import { columnSum } from "../column_sum/column_sum.ts";
 import { type LinearKernel, linearWgsl } from "./linear.wgsl.ts";
 
 export type { LinearKernel };

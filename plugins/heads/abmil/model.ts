@@ -19,7 +19,7 @@ import {
   linearWeightGrad,
 } from "../../../kernels/train/linear/linear.ts";
 import { softmaxCrossEntropy } from "../../../kernels/train/cross_entropy/cross_entropy.ts";
-import { columnSum } from "../../../kernels/train/reduce/reduce.ts";
+import { columnSum } from "../../../kernels/train/column_sum/column_sum.ts";
 import { adamw } from "../../../kernels/train/adamw/adamw.ts";
 import { adamwRef } from "../../../kernels/train/adamw/adamw_ref.ts";
 import {

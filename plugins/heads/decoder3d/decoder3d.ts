@@ -11,7 +11,7 @@ import type { GpuContext } from "../../../core/gpu.ts";
 import { formatShape, numel } from "../../../core/tensor.ts";
 import { resizeMapping } from "../../../kernels/upsample3d/upsample3d_ref.ts";
 import type { ResampleMapping } from "../../../kernels/upsample3d/upsample3d_ref.ts";
-import type { SegLossOptions } from "../../../kernels/seg_loss/seg_loss_ref.ts";
+import type { SegLossOptions } from "../../../kernels/dice_ce/dice_ce_ref.ts";
 import {
   checkChoice,
   checkKnownOptions,

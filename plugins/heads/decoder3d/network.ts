@@ -39,8 +39,8 @@ import {
   conv3dBackwardData,
   conv3dBackwardWeights,
 } from "../../../kernels/conv3d/conv3d.ts";
-import { groupNorm, groupNormBackward } from "../../../kernels/norm3d/norm3d.ts";
-import { leakyRelu, leakyReluBackward } from "../../../kernels/activation/activation.ts";
+import { groupNorm, groupNormBackward } from "../../../kernels/group_norm/group_norm.ts";
+import { leakyRelu, leakyReluBackward } from "../../../kernels/leaky_relu/leaky_relu.ts";
 import {
   type ResampleMapping,
   upsample3d,
@@ -53,7 +53,7 @@ import {
   type SegLossOptions,
   type SegLossValue,
   softmax3d,
-} from "../../../kernels/seg_loss/seg_loss.ts";
+} from "../../../kernels/dice_ce/dice_ce.ts";
 import { adamw } from "../../../kernels/train/adamw/adamw.ts";
 
 /** What fixes the shapes of every parameter. */

@@ -37,7 +37,7 @@ import {
   segLossFromSums,
   type SegLossOptions,
   type SegLossValue,
-} from "../../../kernels/seg_loss/seg_loss_ref.ts";
+} from "../../../kernels/dice_ce/dice_ce_ref.ts";
 import { adamwRef } from "../../../kernels/train/adamw/adamw_ref.ts";
 import {
   type CropTensors,

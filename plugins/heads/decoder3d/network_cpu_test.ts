@@ -7,7 +7,7 @@ import {
   upsample3dBackwardRef,
   upsample3dRef,
 } from "../../../kernels/upsample3d/upsample3d_ref.ts";
-import { segLossRef } from "../../../kernels/seg_loss/seg_loss_ref.ts";
+import { segLossRef } from "../../../kernels/dice_ce/dice_ce_ref.ts";
 import {
   assertAllClose,
   hasGpu,

@@ -23,7 +23,7 @@ import {
   sigmoidBceRef,
   softmaxCrossEntropyRef,
 } from "../../../kernels/train/cross_entropy/cross_entropy_ref.ts";
-import { columnSum } from "../../../kernels/train/reduce/reduce.ts";
+import { columnSum } from "../../../kernels/train/column_sum/column_sum.ts";
 import { adamw } from "../../../kernels/train/adamw/adamw.ts";
 import { adamwRef } from "../../../kernels/train/adamw/adamw_ref.ts";
 import {

@@ -12,7 +12,7 @@
 import type { GpuContext, GpuTensor } from "../../../core/gpu.ts";
 import { dispatch, getPipeline, writeUniforms } from "../../_runtime.ts";
 import { checkHolds, checkMatrix, outputTensor, type ShapeLike } from "../_util.ts";
-import { COLUMN_SUM_WGSL, COLUMN_SUM_WIDE_WGSL } from "./reduce.wgsl.ts";
+import { COLUMN_SUM_WGSL, COLUMN_SUM_WIDE_WGSL } from "./column_sum.wgsl.ts";
 
 const WORKGROUP_SIZE = 64;
 /** From this many columns on, one thread per column beats a workgroup per column. */
@@ -37,7 +37,7 @@ export interface ColumnSumArgs {
  *
  * @example
  * ```ts
- * import { checkColumnSumArgs } from "./reduce.ts";
+ * import { checkColumnSumArgs } from "./column_sum.ts";
  * import assert from "node:assert/strict";
  * assert.deepEqual(checkColumnSumArgs({ shape: [5, 3] }), [5, 3]);
  * assert.throws(() => checkColumnSumArgs({ shape: [5] }), TypeError);

@@ -17,8 +17,8 @@ import {
   SEG_LOSS_REDUCE_WGSL,
   SEG_LOSS_SUMS_WGSL,
   SOFTMAX_NLL_WGSL,
-} from "./seg_loss.wgsl.ts";
-import { segLossFromSums, type SegLossOptions, type SegLossValue } from "./seg_loss_ref.ts";
+} from "./dice_ce.wgsl.ts";
+import { segLossFromSums, type SegLossOptions, type SegLossValue } from "./dice_ce_ref.ts";
 
 export { segLossFromSums, type SegLossOptions, type SegLossValue };
 
@@ -56,7 +56,7 @@ type Shaped = { shape: readonly number[]; dtype: string };
  *
  * @example
  * ```ts
- * import { checkSegLossArgs } from "./seg_loss.ts";
+ * import { checkSegLossArgs } from "./dice_ce.ts";
  * import assert from "node:assert/strict";
  * const opts = { includeBackground: false, ceWeight: 1, diceWeight: 1, smoothNr: 1e-5, smoothDr: 1e-5 };
  * checkSegLossArgs({ shape: [2, 3, 4, 4, 4], dtype: "f32" }, { shape: [2, 4, 4, 4], dtype: "f32" }, opts);

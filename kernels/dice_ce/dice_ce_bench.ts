@@ -1,7 +1,7 @@
 // Dice + CE over a training batch of logits [2, 2, 32, 128, 128]
 // (1M voxels, 2 classes): four passes, memory bound.
-import { segLoss } from "./seg_loss.ts";
-import { segLossRef } from "./seg_loss_ref.ts";
+import { segLoss } from "./dice_ce.ts";
+import { segLossRef } from "./dice_ce_ref.ts";
 import { randomTensor, testGpu } from "../_testing.ts";
 
 const logits = randomTensor([2, 2, 32, 128, 128], 1, 3);

@@ -12,7 +12,7 @@ import type { HostTensor } from "../../core/tensor.ts";
  *
  * @example
  * ```ts
- * import { leakyReluRef } from "./activation_ref.ts";
+ * import { leakyReluRef } from "./leaky_relu_ref.ts";
  * import assert from "node:assert/strict";
  * const y = leakyReluRef({ data: new Float32Array([-2, 0, 3]), shape: [3] }, 0.5);
  * assert.deepEqual([...y.data], [-1, 0, 3]);
@@ -33,7 +33,7 @@ export function leakyReluRef(x: HostTensor, slope: number): HostTensor {
  *
  * @example
  * ```ts
- * import { leakyReluBackwardRef } from "./activation_ref.ts";
+ * import { leakyReluBackwardRef } from "./leaky_relu_ref.ts";
  * import assert from "node:assert/strict";
  * const x = { data: new Float32Array([-2, 3]), shape: [2] };
  * const dy = { data: new Float32Array([4, 5]), shape: [2] };

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { checkGroupNormArgs, groupNorm, groupNormBackward } from "./norm3d.ts";
-import { groupNormBackwardRef, groupNormRef } from "./norm3d_ref.ts";
+import { checkGroupNormArgs, groupNorm, groupNormBackward } from "./group_norm.ts";
+import { groupNormBackwardRef, groupNormRef } from "./group_norm_ref.ts";
 import { assertAllClose, gpuTest, randomTensor } from "../_testing.ts";
 import { assertGradientMatches, dot } from "../conv3d/_gradcheck.ts";
 

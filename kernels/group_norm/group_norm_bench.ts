@@ -1,8 +1,8 @@
 // Group norm (8 groups) over a decoder activation [2, 16, 32, 64, 64]
 // (4.2M elements): forward reads x twice (two-pass variance) and writes y;
 // backward reads x and dy three times. Memory bound.
-import { groupNorm, groupNormBackward } from "./norm3d.ts";
-import { groupNormRef } from "./norm3d_ref.ts";
+import { groupNorm, groupNormBackward } from "./group_norm.ts";
+import { groupNormRef } from "./group_norm_ref.ts";
 import { randomTensor, testGpu } from "../_testing.ts";
 
 const shape = [2, 16, 32, 64, 64];

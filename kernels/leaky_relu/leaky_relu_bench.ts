@@ -1,7 +1,7 @@
 // Leaky ReLU over a decoder activation [2, 16, 32, 64, 64] (4.2M elements,
 // 2 × 16.8 MB per call): memory bound.
-import { leakyRelu } from "./activation.ts";
-import { leakyReluRef } from "./activation_ref.ts";
+import { leakyRelu } from "./leaky_relu.ts";
+import { leakyReluRef } from "./leaky_relu_ref.ts";
 import { randomTensor, testGpu } from "../_testing.ts";
 
 const x = randomTensor([2, 16, 32, 64, 64], 1);

@@ -12,7 +12,7 @@ import type { HostTensor } from "../../../core/tensor.ts";
  *
  * @example
  * ```ts
- * import { columnSumRef } from "./reduce_ref.ts";
+ * import { columnSumRef } from "./column_sum_ref.ts";
  * import assert from "node:assert/strict";
  * const x = { data: new Float32Array([1, 2, 3, 4, 5, 6]), shape: [3, 2] };
  * assert.deepEqual([...columnSumRef(x).data], [9, 12]);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { checkColumnSumArgs, columnSum, packColumnSumParams } from "./reduce.ts";
-import { columnSumRef } from "./reduce_ref.ts";
+import { checkColumnSumArgs, columnSum, packColumnSumParams } from "./column_sum.ts";
+import { columnSumRef } from "./column_sum_ref.ts";
 import { assertAllClose, gpuTest, randomTensor } from "../../_testing.ts";
 
 Deno.test("columnSumRef() matches hand numbers", () => {

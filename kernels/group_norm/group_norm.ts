@@ -18,7 +18,7 @@ import {
   GROUP_NORM_BACKWARD_PARAMS_WGSL,
   GROUP_NORM_BACKWARD_STATS_WGSL,
   GROUP_NORM_STATS_WGSL,
-} from "./norm3d.wgsl.ts";
+} from "./group_norm.wgsl.ts";
 
 const WORKGROUP_SIZE = 256;
 
@@ -84,7 +84,7 @@ type Shaped = { shape: readonly number[]; dtype: string };
  *
  * @example
  * ```ts
- * import { checkGroupNormArgs } from "./norm3d.ts";
+ * import { checkGroupNormArgs } from "./group_norm.ts";
  * import assert from "node:assert/strict";
  * const x = { shape: [2, 8, 4, 4, 4], dtype: "f32" };
  * const p = { shape: [8], dtype: "f32" };

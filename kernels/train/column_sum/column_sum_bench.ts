@@ -1,6 +1,6 @@
 // Column sums: bias gradient of ABMIL's projection (dh [20000, 256]), ~20 MB read.
-import { columnSum } from "./reduce.ts";
-import { columnSumRef } from "./reduce_ref.ts";
+import { columnSum } from "./column_sum.ts";
+import { columnSumRef } from "./column_sum_ref.ts";
 import { randomTensor, testGpu } from "../../_testing.ts";
 
 const x = randomTensor([20000, 256], 1);

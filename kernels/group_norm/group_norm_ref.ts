@@ -50,7 +50,7 @@ function groupStats(
  *
  * @example Instance normalisation of one 2-voxel channel
  * ```ts
- * import { groupNormRef } from "./norm3d_ref.ts";
+ * import { groupNormRef } from "./group_norm_ref.ts";
  * import assert from "node:assert/strict";
  * const x = { data: new Float32Array([1, 3]), shape: [1, 1, 2] };
  * const one = { data: new Float32Array([1]), shape: [1] };
@@ -94,7 +94,7 @@ export function groupNormRef(
  *
  * @example The gradient of a normalised output sums to zero over its group
  * ```ts
- * import { groupNormBackwardRef } from "./norm3d_ref.ts";
+ * import { groupNormBackwardRef } from "./group_norm_ref.ts";
  * import assert from "node:assert/strict";
  * const x = { data: new Float32Array([1, 2, 4]), shape: [1, 1, 3] };
  * const dy = { data: new Float32Array([1, 0, 0]), shape: [1, 1, 3] };

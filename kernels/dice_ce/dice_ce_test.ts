@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { checkSegLossArgs, segLoss, segLossFromSums, softmax3d } from "./seg_loss.ts";
-import { type SegLossOptions, segLossRef } from "./seg_loss_ref.ts";
+import { checkSegLossArgs, segLoss, segLossFromSums, softmax3d } from "./dice_ce.ts";
+import { type SegLossOptions, segLossRef } from "./dice_ce_ref.ts";
 import { assertAllClose, gpuTest, randomTensor, seededRandom } from "../_testing.ts";
 import { assertGradientMatches } from "../conv3d/_gradcheck.ts";
 import type { HostTensor } from "../../core/tensor.ts";

@@ -70,7 +70,7 @@ export function segLossFromSums(
  *
  * @example Confident, correct logits give a small loss
  * ```ts
- * import { segLossRef } from "./seg_loss_ref.ts";
+ * import { segLossRef } from "./dice_ce_ref.ts";
  * import assert from "node:assert/strict";
  * const logits = { data: new Float32Array([10, -10, -10, 10]), shape: [1, 2, 2] };
  * const labels = { data: new Float32Array([0, 1]), shape: [1, 2] };

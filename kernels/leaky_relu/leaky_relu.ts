@@ -10,7 +10,7 @@
 import type { GpuContext, GpuTensor } from "../../core/gpu.ts";
 import { formatShape, numel } from "../../core/tensor.ts";
 import { dispatch, getPipeline, writeUniforms } from "../_runtime.ts";
-import { leakyReluWgsl } from "./activation.wgsl.ts";
+import { leakyReluWgsl } from "./leaky_relu.wgsl.ts";
 
 const WORKGROUP_SIZE = 256;
 
@@ -52,7 +52,7 @@ type Shaped = { shape: readonly number[]; dtype: string };
  *
  * @example
  * ```ts
- * import { checkLeakyReluArgs } from "./activation.ts";
+ * import { checkLeakyReluArgs } from "./leaky_relu.ts";
  * import assert from "node:assert/strict";
  * checkLeakyReluArgs({ shape: [2, 3], dtype: "f32" }, 0.01);
  * assert.throws(() => checkLeakyReluArgs({ shape: [2], dtype: "f32" }, -1), RangeError);

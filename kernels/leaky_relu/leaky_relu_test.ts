@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { checkLeakyReluArgs, leakyRelu, leakyReluBackward } from "./activation.ts";
-import { leakyReluBackwardRef, leakyReluRef } from "./activation_ref.ts";
+import { checkLeakyReluArgs, leakyRelu, leakyReluBackward } from "./leaky_relu.ts";
+import { leakyReluBackwardRef, leakyReluRef } from "./leaky_relu_ref.ts";
 import { assertAllClose, gpuTest, randomTensor } from "../_testing.ts";
 import { assertGradientMatches, dot } from "../conv3d/_gradcheck.ts";
 
