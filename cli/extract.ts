@@ -15,7 +15,7 @@
 
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { canonicalJson, FeatureCache, type FeatureCacheKey } from "../core/cache.ts";
-import { findDataset } from "../core/experiment.ts";
+import { findDataset, resolveTask } from "../core/experiment.ts";
 import { cacheKeyFor, checkSources, extractFeatures } from "../core/extract.ts";
 import type { DatasetSpec, Encoder, Sample } from "../core/plugin.ts";
 import type { Registry } from "../core/registry.ts";
@@ -32,6 +32,7 @@ import {
   pluginOption,
   positiveInt,
   say,
+  VERSION,
   warn,
 } from "./common.ts";
 import { type OpenedEncoder, openEncoder } from "./encoder.ts";
@@ -122,9 +123,7 @@ export async function extractShard(
 ): Promise<ShardJobRecord> {
   const spec = findSpec(registry, datasetId);
   if (!CLASSIFICATION.includes(spec.task)) {
-    throw new TypeError(
-      `Cannot extract "${datasetId}" alone as its task must be classification: current task is "${spec.task}" (run medprobe eval for it)`,
-    );
+    return await extractChunkedShard(registry, datasetId, o, signal);
   }
   const shard = o.shard ?? { index: 0, count: 1 };
   const protocol = spec.protocol;
@@ -227,6 +226,65 @@ export async function extractShard(
   } finally {
     pool?.close();
     cache?.close();
+    encoder.dispose();
+  }
+}
+
+/**
+ * One shard of a task whose samples stream in chunks (segmentation3d:
+ * whole volumes per shard), through the task's own `extract`.
+ */
+async function extractChunkedShard(
+  registry: Registry,
+  datasetId: string,
+  o: ExtractCliOptions,
+  signal?: AbortSignal,
+): Promise<ShardJobRecord> {
+  const spec = findSpec(registry, datasetId);
+  const task = registry.get("task", spec.task);
+  if (!task.extract) {
+    throw new TypeError(
+      `Cannot extract "${datasetId}" alone as its task "${spec.task}" has no extraction step (run medprobe eval for it)`,
+    );
+  }
+  const shard = o.shard ?? { index: 0, count: 1 };
+  const { encoder } = await openEncoder(registry, o);
+  try {
+    const { context } = resolveTask(registry, {
+      dataset: datasetId,
+      root: o.data,
+      adapter: o.adapter,
+      adapterOptions: o.adapterOptions,
+      resolution: o.resolution,
+      batchSize: o.batch,
+      cacheDir: o.cache,
+      out: o.cache,
+      strict: o.strict,
+      limit: o.limit,
+      progress: o.quiet ? undefined : createProgress({}),
+      signal,
+      version: VERSION,
+    }, encoder);
+    const started = new Date().toISOString();
+    const report = await task.extract(context, (samples) => selectShard(samples, shard));
+    const previous = (await readJobRecords(report.cacheDir)).find((r) =>
+      r.shard === `${shard.index}/${shard.count}`
+    );
+    const record: ShardJobRecord = {
+      shard: `${shard.index}/${shard.count}`,
+      state: "done",
+      attempts: (previous?.attempts ?? 0) + 1,
+      samples: report.samples,
+      failed: report.failed.map((f) => ({ id: f.id, reason: f.reason })),
+      computed: report.computed,
+      skipped: report.cached,
+      writer: writerIdentity(),
+      started,
+      updated: new Date().toISOString(),
+    };
+    await writeJobRecord(report.cacheDir, record);
+    return record;
+  } finally {
     encoder.dispose();
   }
 }

@@ -567,6 +567,30 @@ export interface TaskPlugin extends PluginBase {
   validateProtocol(protocol: ProtocolDefaults, registry: PluginLookup): void;
   /** Runs one evaluation and writes its outputs into `ctx.out`. */
   run(ctx: TaskContext): Promise<ResultRecord>;
+  /**
+   * Extracts and caches the features of the samples `select` keeps, without
+   * training (what `medprobe extract --shard K/N` runs for tasks whose
+   * samples are streamed in chunks). Optional: tasks fed with vectors are
+   * extracted by core's `extractFeatures`.
+   */
+  extract?(
+    ctx: TaskContext,
+    select: (samples: readonly Sample[]) => readonly Sample[],
+  ): Promise<TaskExtractReport>;
+}
+
+/** What {@linkcode TaskPlugin.extract} did. */
+export interface TaskExtractReport {
+  /** The selected samples, in order. */
+  samples: string[];
+  /** Samples computed now. */
+  computed: number;
+  /** Samples already in the cache. */
+  cached: number;
+  /** Samples that could not be read or encoded. */
+  failed: { id: string; path?: string; stage: string; reason: string }[];
+  /** The cache namespace folder. */
+  cacheDir: string;
 }
 
 /** Any plugin. */

@@ -218,7 +218,9 @@ export function checkTaskFit(
         `${kind} "${name}" is not registered: ${kind}s that fit ${where} are ${quoteList(fits)}`,
       );
     } else if (!fits.includes(name)) {
-      problems.push(`${kind} "${name}" does not fit ${where}: ${kind}s that fit are ${quoteList(fits)}`);
+      problems.push(
+        `${kind} "${name}" does not fit ${where}: ${kind}s that fit are ${quoteList(fits)}`,
+      );
     }
   };
   if (names.adapter !== undefined) check("adapter", names.adapter, fit.adapters);

@@ -56,7 +56,9 @@ import type {
   Head,
   MetricPlugin,
   ProtocolDefaults,
+  Sample,
   TaskContext,
+  TaskExtractReport,
   TaskPlugin,
   Volume,
 } from "../../../core/plugin.ts";
@@ -75,6 +77,13 @@ import {
 } from "./types.ts";
 
 export * from "./types.ts";
+
+/** A reader's warning about one sample (a documented fallback, as nibabel's). */
+interface SampleWarning {
+  id: string;
+  path?: string;
+  warning: string;
+}
 
 interface CaseInfo {
   sample: SegmentationSample;
@@ -136,19 +145,111 @@ function affineRows(c: CaseInfo): number[][] {
   ];
 }
 
+/**
+ * Loads each case, checks its fingerprint, and streams its slabs into the
+ * cache unless they are there; failures are recorded (or thrown when
+ * `strict`). Returns what the folds need of each case.
+ */
+async function extractCases(
+  ctx: TaskContext,
+  samples: readonly SegmentationSample[],
+  adapter: Adapter,
+  cache: FeatureCache,
+  failures: FailureLog,
+  timer: StageTimer,
+): Promise<
+  { info: Map<string, CaseInfo>; hits: number; computed: number; warnings: SampleWarning[] }
+> {
+  const actx = adapterContext(ctx);
+  const info = new Map<string, CaseInfo>();
+  const warnings: SampleWarning[] = [];
+  let hits = 0;
+  let slices = 0;
+  let computed = 0;
+  await timer.time("extract", async () => {
+    const bar = ctx.progress?.("extract", samples.length, "volumes");
+    for (const [i, s] of samples.entries()) {
+      ctx.signal?.throwIfAborted();
+      try {
+        await expectSource(cache, s); // the cache serves only features of this file content
+        const volume = await s.load() as Volume;
+        if (volume?.kind !== "volume") {
+          throw new TypeError(`Cannot segment sample "${s.id}" as it must load as a volume`);
+        }
+        for (const w of volume.warnings ?? []) {
+          warnings.push({ id: s.id, path: s.path, warning: w });
+        }
+        info.set(s.id, {
+          sample: s,
+          shape: [...volume.shape],
+          spacingMm: [...volume.spacingMm],
+          affine: volume.affine,
+        });
+        if (hasChunks(cache, s.id)) hits++;
+        else {
+          await cacheChunks(cache, s.id, adapter, volume, actx);
+          slices += volume.shape[0] * (volume.channels ?? 1);
+          computed++;
+        }
+      } catch (e) {
+        if (ctx.strict || ctx.signal?.aborted) throw e;
+        failures.add(s, "extract", e);
+      }
+      bar?.update(i + 1);
+    }
+    bar?.stop();
+  });
+  timer.count("extract", slices, "slices");
+  return { info, hits, computed, warnings };
+}
+
+/** The labelled cases a run uses: the protocol's training split, cut to `limit`. */
+async function openCases(
+  ctx: TaskContext,
+): Promise<{ dataset: SegmentationDataset; samples: SegmentationSample[] }> {
+  const dataset = await ctx.spec.open(ctx.root, { ...ctx.openOptions }) as SegmentationDataset;
+  const all = dataset.samples(ctx.spec.protocol.trainSplit).filter(isSegmentationSample);
+  return { dataset, samples: ctx.limit ? all.slice(0, ctx.limit) : all };
+}
+
+/**
+ * Extracts the selected cases' feature volumes into the cache without
+ * training (`medprobe extract --shard K/N`): whole volumes per shard.
+ */
+export async function extractSegmentation3d(
+  ctx: TaskContext,
+  select: (samples: readonly Sample[]) => readonly Sample[],
+): Promise<TaskExtractReport> {
+  const { dataset, samples } = await openCases(ctx);
+  const chosen = select(samples) as SegmentationSample[];
+  const adapter = ctx.registry.get("adapter", ctx.adapter).create({
+    ...ctx.adapterOptions,
+    ...dataset.adapterOptions,
+  });
+  const cache = await openRunCache(ctx, ctx.adapter, adapter);
+  const failures = new FailureLog();
+  try {
+    const r = await extractCases(ctx, chosen, adapter, cache, failures, new StageTimer());
+    return {
+      samples: chosen.map((s) => s.id),
+      computed: r.computed,
+      cached: r.hits,
+      failed: failures.failed,
+      cacheDir: cache.dir,
+    };
+  } finally {
+    cache.close();
+  }
+}
+
 /** Runs the segmentation protocol (see the module doc). */
 export async function runSegmentation3d(ctx: TaskContext): Promise<ResultRecord> {
   const { registry, spec, encoder, out, seed } = ctx;
   const timer = new StageTimer();
   const failures = new FailureLog();
-  const dataset = await timer.time(
-    "open",
-    () => spec.open(ctx.root, { ...ctx.openOptions }),
-  ) as SegmentationDataset;
+  const { dataset, samples } = await timer.time("open", () => openCases(ctx));
   const protocol = spec.protocol as Partial<SegmentationProtocolDefaults> & ProtocolDefaults;
   const numClasses = dataset.labels.length;
-  const all = dataset.samples(protocol.trainSplit).filter(isSegmentationSample);
-  const samples = ctx.limit ? all.slice(0, ctx.limit) : all;
   if (samples.length === 0) {
     throw new RangeError(
       `Cannot run segmentation on "${ctx.datasetId}" as split "${protocol.trainSplit}" has no labelled cases`,
@@ -183,40 +284,14 @@ export async function runSegmentation3d(ctx: TaskContext): Promise<ResultRecord>
   const adapter: Adapter = registry.get("adapter", ctx.adapter).create(adapterOptions);
   const cache = await openRunCache(ctx, ctx.adapter, adapter);
   try {
-    const actx = adapterContext(ctx);
-    const info = new Map<string, CaseInfo>();
-    let hits = 0;
-    let slices = 0;
-    await timer.time("extract", async () => {
-      const bar = ctx.progress?.("extract", samples.length, "volumes");
-      for (const [i, s] of samples.entries()) {
-        ctx.signal?.throwIfAborted();
-        try {
-          await expectSource(cache, s); // the cache serves only features of this file content
-          const volume = await s.load() as Volume;
-          if (volume?.kind !== "volume") {
-            throw new TypeError(`Cannot segment sample "${s.id}" as it must load as a volume`);
-          }
-          info.set(s.id, {
-            sample: s,
-            shape: [...volume.shape],
-            spacingMm: [...volume.spacingMm],
-            affine: volume.affine,
-          });
-          if (hasChunks(cache, s.id)) hits++;
-          else {
-            await cacheChunks(cache, s.id, adapter, volume, actx);
-            slices += volume.shape[0] * (volume.channels ?? 1);
-          }
-        } catch (e) {
-          if (ctx.strict || ctx.signal?.aborted) throw e;
-          failures.add(s, "extract", e);
-        }
-        bar?.update(i + 1);
-      }
-      bar?.stop();
-    });
-    timer.count("extract", slices, "slices");
+    const { info, hits, warnings } = await extractCases(
+      ctx,
+      samples,
+      adapter,
+      cache,
+      failures,
+      timer,
+    );
 
     const loadCase = (id: string): VolumeCase => ({
       id,
@@ -396,6 +471,8 @@ export async function runSegmentation3d(ctx: TaskContext): Promise<ResultRecord>
         cache: cache.dir,
         cacheHits: hits,
         splitSource,
+        // Readers' documented fallbacks (e.g. an unusable NIfTI sform → qform).
+        ...(warnings.length ? { warnings } : {}),
       },
       timings: timer.finish(),
       metrics: { macro, perLabel },
@@ -475,4 +552,5 @@ export const segmentation3dTask: TaskPlugin = {
   options: OPTIONS,
   validateProtocol: validateSegmentationProtocol,
   run: runSegmentation3d,
+  extract: extractSegmentation3d,
 };

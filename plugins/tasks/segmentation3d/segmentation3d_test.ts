@@ -4,6 +4,7 @@ import {
   cacheChunks,
   hasChunks,
   patientFolds,
+  resolveTask,
   runTask,
   writeFoldFiles,
 } from "../../../core/experiment.ts";
@@ -250,4 +251,61 @@ Deno.test({
       assert.ok(isSegmentationSample(opened.samples("train")[0]));
     });
   },
+});
+
+Deno.test("segmentation3d extract(): whole volumes per shard; two shards fill the cache as one process does", async () => {
+  await withTemp(async (dir) => {
+    await synthesizeMsd(`${dir}/data`, MSD_TASKS["Task09_Spleen"], {
+      count: 5,
+      seed: 2,
+      size: 32,
+      depth: 8,
+    });
+    const registry = createDefaultRegistry();
+    const encoder = toyEncoder();
+    const task = registry.get("task", "segmentation3d");
+    const context = (cacheDir: string) =>
+      resolveTask(registry, {
+        dataset: "ct/msd-task09",
+        root: `${dir}/data`,
+        out: cacheDir,
+        cacheDir,
+        version: "test",
+        resolution: "native",
+        batchSize: 4,
+      }, encoder).context;
+    const half = (k: number) => (samples: readonly { id: string }[]) =>
+      samples.filter((_, i) => i % 2 === k) as never;
+    const a = await task.extract!(context(`${dir}/sharded`), half(0));
+    const b = await task.extract!(context(`${dir}/sharded`), half(1));
+    assert.equal(a.samples.length + b.samples.length, 5);
+    assert.deepEqual(a.samples.filter((id) => b.samples.includes(id)), []);
+    assert.equal(a.computed + b.computed, 5);
+    const one = await task.extract!(context(`${dir}/one`), (s) => s);
+    assert.equal(one.computed, 5);
+    const again = await task.extract!(context(`${dir}/one`), (s) => s);
+    assert.deepEqual([again.computed, again.cached], [0, 5]);
+    const key = cacheKeyFor({
+      dataset: "ct/msd-task09",
+      encoder,
+      resolution: "native",
+      adapter: {
+        name: "slice-stack",
+        settings: registry.get("adapter", "slice-stack").create(
+          msdDataset(9).protocol.adapterOptions,
+        ).settings,
+      },
+    });
+    const sharded = await FeatureCache.open(`${dir}/sharded`, key);
+    const whole = await FeatureCache.open(`${dir}/one`, key);
+    for (const id of one.samples) {
+      assert.ok(hasChunks(sharded, id), id);
+      const x = await readCachedVolume(sharded, id, "volume");
+      const y = await readCachedVolume(whole, id, "volume");
+      assert.deepEqual(x.shape, y.shape);
+      assert.deepEqual(x.data, y.data);
+    }
+    sharded.close();
+    whole.close();
+  });
 });
