@@ -227,7 +227,7 @@ function tiffReader(path: string, slide: Slide): WsiReader {
 /**
  * Opens a slide by extension: `.tif`, `.tiff`, `.svs` (pyramidal TIFF) or
  * `.jpg`/`.jpeg` (one large baseline JPEG, streamed; `mpp` gives its
- * resolution, which JPEG files do not carry). Throws {@linkcode FormatError}
+ * resolution, else a microscope-scale JFIF density, else none). Throws {@linkcode FormatError}
  * for unreadable files and `TypeError` for other extensions.
  */
 export async function openWsi(path: string, options: { mpp?: number } = {}): Promise<WsiReader> {
@@ -245,7 +245,8 @@ export async function openWsi(path: string, options: { mpp?: number } = {}): Pro
     );
   }
   if (/\.jpe?g$/.test(lower)) {
-    return jpegReader(path, await openJpegStream(path), options.mpp);
+    const jpeg = await openJpegStream(path);
+    return jpegReader(path, jpeg, options.mpp ?? jpeg.mpp);
   }
   throw new TypeError(
     `Cannot open slide "${path}" as its extension must be .tif, .tiff, .svs, .jpg or .jpeg`,

@@ -58,6 +58,12 @@ export interface JpegStream {
   readonly height: number;
   /** 1 or 3. */
   readonly channels: number;
+  /**
+   * µm per pixel from the JFIF density, when it is microscope-scale (at
+   * least 1,000 px/cm, or 2,540 dpi); ordinary 72–300 dpi values say nothing
+   * about a slide's resolution and give undefined.
+   */
+  readonly mpp: number | undefined;
   /** Image rows per MCU row (8 × the largest vertical sampling factor). */
   readonly mcuHeight: number;
   /** Image columns per MCU (8 × the largest horizontal sampling factor). */
@@ -281,6 +287,7 @@ interface Header {
   ac: Huffman[];
   restart: number;
   adobeTransform: number | undefined;
+  jfifDensity: { units: number; x: number; y: number } | undefined;
   scanOffset: number;
 }
 
@@ -296,6 +303,7 @@ function readHeader(r: Reader, path: string): Header {
   const dc: Huffman[] = [], ac: Huffman[] = [];
   let restart = 0;
   let adobe: number | undefined;
+  let jfif: { units: number; x: number; y: number } | undefined;
   let frame: { width: number; height: number; components: Component[] } | undefined;
   const u16 = () => (r.byte() << 8) | r.byte();
   for (;;) {
@@ -332,6 +340,10 @@ function readHeader(r: Reader, path: string): Header {
         }
       } else if (b === 0xdd) {
         restart = (seg[0] << 8) | seg[1];
+      } else if (
+        b === 0xe0 && seg.length >= 12 && String.fromCharCode(...seg.subarray(0, 5)) === "JFIF\0"
+      ) {
+        jfif = { units: seg[7], x: (seg[8] << 8) | seg[9], y: (seg[10] << 8) | seg[11] };
       } else if (
         b === 0xee && seg.length >= 12 && String.fromCharCode(...seg.subarray(0, 5)) === "Adobe"
       ) {
@@ -403,13 +415,29 @@ function readHeader(r: Reader, path: string): Header {
             );
           }
         }
-        return { ...frame, quant, dc, ac, restart, adobeTransform: adobe, scanOffset: r.offset };
+        return {
+          ...frame,
+          quant,
+          dc,
+          ac,
+          restart,
+          adobeTransform: adobe,
+          jfifDensity: jfif,
+          scanOffset: r.offset,
+        };
       }
     } catch (e) {
       if (e instanceof RangeError) fail(path, "the file ended inside a header segment", at);
       throw e;
     }
   }
+}
+
+function densityMpp(d: { units: number; x: number } | undefined): number | undefined {
+  if (!d || d.x <= 0) return undefined;
+  if (d.units === 2 && d.x >= 1000) return 10000 / d.x;
+  if (d.units === 1 && d.x >= 2540) return 25400 / d.x;
+  return undefined;
 }
 
 function rangeLimit(x: number): number {
@@ -819,6 +847,7 @@ function createStream(
     height: h.height,
     channels,
     bandsSync,
+    mpp: densityMpp(h.jfifDensity),
     mcuWidth,
     mcuHeight,
     mcuRows,

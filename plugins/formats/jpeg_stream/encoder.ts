@@ -22,6 +22,8 @@ export interface WriteJpegStreamOptions {
   subsampling?: "4:4:4" | "4:2:0";
   /** MCUs per restart interval (0: none). @default {0} */
   restartInterval?: number;
+  /** Pixels per cm written as the JFIF density (e.g. 2,500 for 4 µm/px). @default {none: 1:1 aspect only} */
+  pixelsPerCm?: number;
   /** RGB rows `y0 .. y0 + count - 1` (`count * width * 3` samples). */
   rows(y0: number, count: number): Uint8Array;
 }
@@ -651,7 +653,13 @@ export async function writeJpegStream(
       w.bytes(body);
     };
     w.bytes([0xff, 0xd8]);
-    seg(0xe0, [0x4a, 0x46, 0x49, 0x46, 0, 1, 1, 0, 0, 1, 0, 1, 0, 0]);
+    const ppc = Math.min(65535, Math.max(0, Math.round(options.pixelsPerCm ?? 0)));
+    seg(
+      0xe0,
+      ppc > 0
+        ? [0x4a, 0x46, 0x49, 0x46, 0, 1, 1, 2, ppc >> 8, ppc & 255, ppc >> 8, ppc & 255, 0, 0]
+        : [0x4a, 0x46, 0x49, 0x46, 0, 1, 1, 0, 0, 1, 0, 1, 0, 0],
+    );
     seg(0xdb, [0, ...Array.from(ZIGZAG, (z) => qy[z]), 1, ...Array.from(ZIGZAG, (z) => qc[z])]);
     seg(0xc0, [
       8,

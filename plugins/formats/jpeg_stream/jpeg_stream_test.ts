@@ -135,3 +135,20 @@ Deno.test("decodeJpegBytes() equals the whole-image decoder; colorTransform fals
     await Deno.remove(path);
   }
 });
+
+Deno.test("the JFIF density gives µm/px only when it is microscope-scale", async () => {
+  const path = await Deno.makeTempFile({ suffix: ".jpg" });
+  try {
+    const rows = (_y: number, n: number) => new Uint8Array(n * 16 * 3).fill(128);
+    await writeJpegStream(path, { width: 16, height: 16, pixelsPerCm: 2500, rows });
+    let jpeg = await openJpegStream(path);
+    assert.equal(jpeg.mpp, 4);
+    jpeg.close();
+    await writeJpegStream(path, { width: 16, height: 16, pixelsPerCm: 38, rows }); // ~96 dpi
+    jpeg = await openJpegStream(path);
+    assert.equal(jpeg.mpp, undefined);
+    jpeg.close();
+  } finally {
+    await Deno.remove(path);
+  }
+});

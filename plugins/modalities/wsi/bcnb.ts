@@ -18,9 +18,9 @@
  *
  * Splits: `all` (the report's protocol: 5-fold CV at 7:1:2,
  * `eval wsi/bcnb --folds 5 --cv-ratio 7:1:2 --label ER`), and `train`, `val`,
- * `test` from `dataset-splitting/` when present. The JPEGs carry no
- * resolution: `mpp` (open option) sets it, otherwise the tile-bag adapter's
- * `fallbackMpp` applies and is recorded as assumed.
+ * `test` from `dataset-splitting/` when present. Resolution: `mpp` (open
+ * option), else the JPEG's JFIF density when it is microscope-scale, else
+ * the tile-bag adapter's `fallbackMpp` (recorded as assumed).
  *
  * @module
  */
@@ -171,7 +171,8 @@ export async function openBcnb(
       encoding: target === "ALN" ? "N0 → 0; N+(1-2), N+(>2) → 1" : "Negative → 0; Positive → 1",
       officialSplit: official,
       protocol: "5-fold CV at 7:1:2 (train:val:test) over split all",
-      mpp: options.mpp ?? "not in the JPEG files: the adapter's fallbackMpp",
+      mpp: options.mpp ??
+        "from the JPEG's JFIF density when microscope-scale, else the adapter's fallbackMpp",
     },
     excluded,
   };
@@ -210,6 +211,7 @@ export async function synthesizeBcnb(
       width,
       height,
       quality: 85,
+      pixelsPerCm: 2500, // 4 µm/px, so the small sections pass CLAM's area filter
       rows: createSlideRowRenderer({
         width,
         height,

@@ -68,6 +68,7 @@ Deno.test("BCNB: large JPEGs streamed, clinical .xlsx read, one target per open"
   await synthesizeBcnb(`${dir}/bcnb`, { count: 6, seed: 3, ...small });
   const jpeg = await openJpegStream(`${dir}/bcnb/WSIs/1.jpg`);
   assert.deepEqual([jpeg.width, jpeg.height], [256, 192]);
+  assert.equal(jpeg.mpp, 4, "the synthetic slides record 4 µm/px in their JFIF density");
   jpeg.close();
   const aln = await openBcnb(`${dir}/bcnb`);
   assert.deepEqual(aln.labels, ["ALN N+"]);
