@@ -34,11 +34,13 @@
 import { FeatureCache } from "../core/cache.ts";
 import { cacheKeyFor } from "../core/extract.ts";
 import type { Volume } from "../core/plugin.ts";
-import { readCachedStack } from "../core/run_segmentation.ts";
+import { cacheChunks } from "../core/experiment.ts";
+import { readCachedVolume } from "../plugins/tasks/segmentation3d/mod.ts";
 import { requestGpu } from "../core/gpu.ts";
 import {
-  extractSliceStack,
+  createSliceStackAdapter,
   normalizeVolume,
+  SLICE_STACK_KIND,
   sliceStackShape,
 } from "../plugins/adapters/slice_stack/mod.ts";
 import {
@@ -112,37 +114,31 @@ try {
   });
   const cache = await FeatureCache.open(`${dir}/cache`, key);
   let largestF32 = 0;
-  const shape = await extractSliceStack(
-    volume,
-    ctx,
-    { window, slabBytes: slabMiB * MiB },
-    async (slab) => {
-      largestF32 = Math.max(largestF32, slab.features.data.byteLength);
-      await cache.put([{
-        id: `case#z${String(slab.z0).padStart(5, "0")}`,
-        features: { volume: slab.features },
-      }]);
-      sample();
-    },
-  );
-  await cache.put([{
-    id: "case#meta",
-    features: {
-      volume_meta: {
-        data: Float32Array.from([
-          ...shape,
-          Math.max(1, Math.floor(slabMiB * MiB / (shape[0] * shape[2] * shape[3] * 4))),
-        ]),
-        shape: [5],
+  // The adapter path the segmentation3d task uses: one float16 cache entry per slab.
+  const adapter = createSliceStackAdapter({ window, slabBytes: slabMiB * MiB } as never);
+  await cacheChunks(
+    cache,
+    "case",
+    {
+      ...adapter,
+      async *extractChunks(data, context) {
+        for await (const chunk of adapter.extractChunks!(data, context)) {
+          largestF32 = Math.max(largestF32, chunk.features[SLICE_STACK_KIND].data.byteLength);
+          sample();
+          yield chunk;
+        }
       },
     },
-  }]);
+    volume,
+    ctx,
+  );
   const tExtract = (performance.now() - t0) / 1000;
 
   // 2. decoder3d sliding-window inference from the float16 features
   const t1 = performance.now();
-  const features = await readCachedStack(cache, "case");
+  const features = await readCachedVolume(cache, "case", SLICE_STACK_KIND);
   sample();
+  const shape = features.shape;
   const [c, , h, w] = shape;
   const stages = stageCount([h, w], [size, size]);
   const hyper = resolveDecoder3dOptions({ numClasses: 2 });
@@ -223,6 +219,7 @@ try {
       volume: [depth, size, size],
       resolution,
       featureShape: shape,
+      decoderBackend: String(head.hyperparameters.backendReason ?? ""),
       stages,
       windows,
       seconds: {
@@ -269,7 +266,7 @@ try {
   console.log(
     `measured: CT ${depth}×${size}×${size} at ${resolution} px → features [${
       shape.join(", ")
-    }], ${stages} decoder stages, ${windows} windows`,
+    }], ${stages} decoder stages, ${windows} windows; decoder on ${m.decoderBackend}`,
   );
   console.log(
     `  extract ${f(m.seconds.extract)} s (${f(m.slicesPerSecond)} slices/s) · decode ${
