@@ -756,7 +756,6 @@ export const milTask: TaskPlugin = {
       name: "cv-split",
       description: "Split the folds are drawn from (default: all)",
       type: "string",
-      default: "",
     },
     {
       name: "val-fraction",
@@ -783,25 +782,21 @@ export const milTask: TaskPlugin = {
       name: "external",
       description: "Dataset id of an external test (e.g. wsi/camelyon17)",
       type: "string",
-      default: "",
     },
     {
       name: "external-data",
       description: "Folder of the external dataset",
       type: "string",
-      default: "",
     },
     {
       name: "external-split",
       description: "Split of the external dataset (default its test split)",
       type: "string",
-      default: "",
     },
     {
       name: "label",
       description: "Target of a dataset with several (BCNB: ALN, ER, PR, HER2, Ki67)",
       type: "string",
-      default: "",
     },
     {
       name: "heatmaps",
