@@ -68,6 +68,7 @@ import {
   type Decoder3dHyperparameters,
   type Decoder3dOptions,
   type Decoder3dPrediction,
+  type Decoder3dPredictOptions,
   loadDecoder3dHead,
   resolveDecoder3dOptions,
 } from "./decoder3d.ts";
@@ -84,6 +85,7 @@ export {
   type Decoder3dHyperparameters,
   type Decoder3dOptions,
   type Decoder3dPrediction,
+  type Decoder3dPredictOptions,
   type FeatureVolume,
   loadDecoder3dHead,
   resolveDecoder3dOptions,
@@ -94,14 +96,18 @@ export const decoder3dHead: HeadPlugin = {
   kind: "head",
   name: "decoder3d",
   description:
-    "Light 3D conv decoder over stacked slice features with image skips; Dice+CE, AdamW, sliding windows (WebGPU)",
+    "Light 3D conv decoder over stacked slice features with image skips; Dice+CE, AdamW, sliding windows (WebGPU, or onnxruntime's CPU kernels on a software adapter)",
   version: "0.1.0",
   tasks: ["segmentation"],
+  input: "volumes",
   defaults: DECODER3D_DEFAULTS as unknown as Readonly<Record<string, unknown>>,
   create(options: Record<string, unknown> = {}): Decoder3dHead {
     return createDecoder3dHead(options as Decoder3dOptions);
   },
   load(bytes: Uint8Array, options: Record<string, unknown> = {}): Decoder3dHead {
-    return loadDecoder3dHead(bytes, { gpu: options.gpu as GpuContext | undefined });
+    return loadDecoder3dHead(bytes, {
+      gpu: options.gpu as GpuContext | undefined,
+      backend: options.backend as Decoder3dHyperparameters["backend"] | undefined,
+    });
   },
 };
