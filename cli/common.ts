@@ -88,11 +88,15 @@ export function parseResolution(value: string): number | [number, number] | "nat
   if (value === "native") return "native";
   const m = /^(\d+)(?:x(\d+))?$/.exec(value);
   if (!m) {
-    throw new InvalidArgumentError(`must be N, HxW or native (e.g. 224, 448x320): current value is "${value}"`);
+    throw new InvalidArgumentError(
+      `must be N, HxW or native (e.g. 224, 448x320): current value is "${value}"`,
+    );
   }
   const sides = m[2] ? [Number(m[1]), Number(m[2])] : [Number(m[1])];
   if (sides.some((s) => s < 16 || s > 8192)) {
-    throw new InvalidArgumentError(`sides must be in [16, 8192] (e.g. 224): current value is "${value}"`);
+    throw new InvalidArgumentError(
+      `sides must be in [16, 8192] (e.g. 224): current value is "${value}"`,
+    );
   }
   return m[2] ? [sides[0], sides[1]] : sides[0];
 }
@@ -107,7 +111,12 @@ export function addSharedRunOptions(cmd: Command, defaults: { out?: string } = {
     .addOption(dataRootOption())
     .addOption(encoderBackendOption())
     .option("--batch <n>", "encoder batch size (images, slices or tiles)", boundedInt(1, 4096), 16)
-    .option("--seed <n>", "seed of every random choice (heads, folds, bootstrap)", boundedInt(0, 2 ** 31 - 1), 0)
+    .option(
+      "--seed <n>",
+      "seed of every random choice (heads, folds, bootstrap)",
+      boundedInt(0, 2 ** 31 - 1),
+      0,
+    )
     .option(
       "--head-options <json>",
       'head hyperparameters as JSON, e.g. \'{"lr": 0.01, "epochs": 100}\'',
