@@ -22,7 +22,7 @@
  *
  * ```sh
  * deno run -A bench/wsi_bench.ts [--only 1|2|3] [--weights DIR | --model dinov3-vits16] [--resolution 224]
- *   [--tiles-slide 4096] [--batch 16] [--large 50000] [--jpeg-size 50000x40000] [--keep DIR]
+ *   [--tiles-slide 4096] [--batch 16] [--reps 2] [--large 50000] [--jpeg-size 50000x40000] [--keep DIR]
  * ```
  *
  * @module
@@ -53,6 +53,7 @@ const { values } = parseArgs({
     large: { type: "string", default: "50000" },
     "jpeg-size": { type: "string", default: "50000x40000" },
     keep: { type: "string", default: "" },
+    reps: { type: "string", default: "2" },
   },
 });
 
@@ -107,26 +108,38 @@ if (part("1")) {
   if (images.length) batches.push(imagesToBatch(images, resolution, encoder.preprocess));
   plan.reader.close();
   const n = plan.grid.count;
-  let t0 = performance.now();
-  for (const b of batches) await encoder.encode(b);
-  const encodeOnly = n / ((performance.now() - t0) / 1000);
-  batches.length = 0;
-  // Whole path.
-  t0 = performance.now();
-  const bag = await adapter.extract({ kind: "slide", path } as never, ctx);
-  const whole = bag.bag.shape[0] / ((performance.now() - t0) / 1000);
+  // Alternate encoder-only and whole-path passes (--reps each) so a load
+  // change on a shared machine hits both; report the best of each.
+  let encodeOnly = 0, whole = 0, efficiency = 0;
+  let stats = { ...adapter.stats };
+  for (let rep = 0; rep < Number(values.reps); rep++) {
+    let t0 = performance.now();
+    for (const b of batches) await encoder.encode(b);
+    encodeOnly = Math.max(encodeOnly, n / ((performance.now() - t0) / 1000));
+    t0 = performance.now();
+    const bag = await adapter.extract({ kind: "slide", path } as never, ctx);
+    const rate = bag.bag.shape[0] / ((performance.now() - t0) / 1000);
+    if (rate > whole) {
+      whole = rate;
+      stats = { ...adapter.stats };
+      // Share of the whole path's wall time spent in the encoder.
+      efficiency = stats.encodeSeconds / (bag.bag.shape[0] / rate);
+    }
+  }
   console.log(
     `throughput: ${n} tiles of 224 px from a ${side}x${
       Math.round(side * 0.75)
-    } JPEG pyramid, ${encoder.info.id} (${encoder.info.backend}) at ${resolution} px, batch ${batch}`,
+    } JPEG pyramid, ${encoder.info.id} (${encoder.info.backend}) at ${resolution} px, batch ${batch}, best of ${values.reps}`,
   );
   console.log(`  encoder only          ${encodeOnly.toFixed(1)} tiles/s`);
   console.log(
     `  read+decode+encode    ${whole.toFixed(1)} tiles/s  (ratio ${
       (whole / encodeOnly).toFixed(3)
-    }; encoder wait ${adapter.stats.encodeSeconds.toFixed(2)} s, tile wait ${
-      adapter.stats.readWaitSeconds.toFixed(2)
-    } s; at most ${adapter.stats.peakTilesHeld} decoded tiles held)`,
+    }; encoder busy ${(100 * efficiency).toFixed(0)} % of the wall time: encoder wait ${
+      stats.encodeSeconds.toFixed(2)
+    } s, tile wait ${
+      stats.readWaitSeconds.toFixed(2)
+    } s (plus the slide's tissue detection); at most ${stats.peakTilesHeld} decoded tiles held)`,
   );
   encoder.dispose();
 }
