@@ -22,6 +22,8 @@ import {
   MATMUL_TILE_HARDWARE,
   MATMUL_TILE_SOFTWARE,
   type MatmulTile,
+  matmulTiledBytes,
+  matmulTiledWgsl,
   matmulWgsl,
 } from "./matmul.wgsl.ts";
 import type { MatmulEpilogue } from "./matmul_ref.ts";
@@ -47,8 +49,14 @@ export interface MatmulRowMap {
   offset: number;
 }
 
-/** Which kernel runs. */
-export type MatmulVariant = "auto" | "blocked" | "naive";
+/**
+ * Which kernel runs: `"blocked"` (register blocks, no workgroup memory),
+ * `"tiled"` (the same register blocks fed from workgroup-memory tiles),
+ * `"naive"` (one output per thread, any K), or `"auto"`: naive when K is not
+ * a multiple of 4, else tiled on a hardware adapter whose
+ * `maxComputeWorkgroupStorageSize` holds the tiles, else blocked.
+ */
+export type MatmulVariant = "auto" | "blocked" | "tiled" | "naive";
 
 /** Arguments of {@linkcode matmul}. */
 export interface MatmulArgs {
@@ -110,8 +118,8 @@ export interface MatmulPlan {
   k: number;
   /** Output shape (the given `out`'s, or `[...x.shape[:-1], n]`). */
   outShape: number[];
-  /** The kernel that will run. */
-  variant: "blocked" | "naive";
+  /** The kernel that will run (`"blocked"` may become `"tiled"` on a hardware adapter, see {@linkcode MatmulVariant}). */
+  variant: "blocked" | "tiled" | "naive";
   /** Row remap in effect (identity when none was given). */
   rows: MatmulRowMap;
 }
@@ -149,14 +157,14 @@ export function checkMatmulArgs(s: MatmulShapes): MatmulPlan {
     );
   }
   const variant = s.variant ?? "auto";
-  if (!["auto", "blocked", "naive"].includes(variant)) {
+  if (!["auto", "blocked", "tiled", "naive"].includes(variant)) {
     throw new TypeError(
-      `Cannot run matmul as variant must be "auto", "blocked" or "naive": current value is "${variant}"`,
+      `Cannot run matmul as variant must be "auto", "blocked", "tiled" or "naive": current value is "${variant}"`,
     );
   }
-  if (variant === "blocked" && k % 4 !== 0) {
+  if ((variant === "blocked" || variant === "tiled") && k % 4 !== 0) {
     throw new TypeError(
-      `Cannot run the blocked matmul as K must be a multiple of 4: current K is ${k}; use variant "naive" or "auto"`,
+      `Cannot run the ${variant} matmul as K must be a multiple of 4: current K is ${k}; use variant "naive" or "auto"`,
     );
   }
   for (const d of s.dtypes ?? []) {
@@ -201,7 +209,11 @@ export function checkMatmulArgs(s: MatmulShapes): MatmulPlan {
     n,
     k,
     outShape,
-    variant: variant === "naive" || k % 4 !== 0 ? "naive" : "blocked",
+    variant: variant === "naive" || k % 4 !== 0
+      ? "naive"
+      : variant === "tiled"
+      ? "tiled"
+      : "blocked",
     rows,
   };
 }
@@ -220,6 +232,19 @@ export function checkMatmulArgs(s: MatmulShapes): MatmulPlan {
  */
 export function packMatmulParams(m: number, n: number, k: number, rows: MatmulRowMap): ArrayBuffer {
   return new Uint32Array([m, n, k, rows.group, rows.stride, rows.offset, 0, 0]).buffer;
+}
+
+function fitsTiles(ctx: GpuContext, tile: MatmulTile): boolean {
+  return matmulTiledBytes(tile) <= ctx.device.limits.maxComputeWorkgroupStorageSize;
+}
+
+/**
+ * Whether `"auto"` runs the workgroup-memory tiles: on a hardware adapter
+ * whose workgroup storage holds them (on llvmpipe workgroup memory does not
+ * help; the register blocks stay the fastest there).
+ */
+export function useTiles(ctx: GpuContext, tile: MatmulTile = defaultMatmulTile(ctx)): boolean {
+  return !ctx.info.isSoftware && fitsTiles(ctx, tile);
 }
 
 /** The default register tile for an adapter. */
@@ -263,9 +288,18 @@ export async function matmul(ctx: GpuContext, args: MatmulArgs): Promise<GpuTens
   const epilogue = args.epilogue ?? "none";
   const tile = args.tile ?? defaultMatmulTile(ctx);
   const naive = plan.variant === "naive";
+  const tiled = plan.variant === "tiled" ||
+    (plan.variant === "blocked" && (args.variant ?? "auto") === "auto" && useTiles(ctx, tile));
+  if (tiled && !fitsTiles(ctx, tile)) {
+    throw new RangeError(
+      `Cannot run the tiled matmul as its tiles need ${
+        matmulTiledBytes(tile)
+      } bytes of workgroup memory: the adapter's maxComputeWorkgroupStorageSize is ${ctx.device.limits.maxComputeWorkgroupStorageSize}`,
+    );
+  }
   const pipeline = await getPipeline(ctx, {
-    label: naive ? "matmul_naive" : "matmul",
-    code: naive ? MATMUL_NAIVE_WGSL : matmulWgsl(tile),
+    label: naive ? "matmul_naive" : tiled ? "matmul_tiled" : "matmul",
+    code: naive ? MATMUL_NAIVE_WGSL : tiled ? matmulTiledWgsl(tile) : matmulWgsl(tile),
     constants: { EPILOGUE: EPILOGUES[epilogue], HAS_BIAS: args.bias ? 1 : 0 },
   });
   const params = writeUniforms(

@@ -193,6 +193,97 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
 `;
 }
 
+/** k-steps of 4 values staged in workgroup memory per pass of {@linkcode matmulTiledWgsl}. */
+export const MATMUL_TILED_BK4 = 4;
+
+/** Workgroup-memory bytes {@linkcode matmulTiledWgsl} needs for a tile. */
+export function matmulTiledBytes(tile: MatmulTile): number {
+  return (tile.wgY * tile.rows + tile.wgX * tile.cols) * MATMUL_TILED_BK4 * 16;
+}
+
+/**
+ * The register-blocked kernel with workgroup-memory tiles, for hardware
+ * GPUs: per pass, the workgroup stages the `(wgY·rows) × 16` block of `x`
+ * and the `(wgX·cols) × 16` block of `w` it needs in workgroup memory
+ * (cooperative `vec4` loads, out-of-range rows clamped, the k tail
+ * zero-filled), then each thread runs the same `rows × cols` register block
+ * as {@linkcode matmulWgsl} out of it, so each global value is read once per
+ * workgroup instead of once per thread. Same layouts, thread-to-output
+ * mapping, epilogue, bindings and overrides as {@linkcode matmulWgsl}; no
+ * early return (barriers need uniform control flow).
+ */
+export function matmulTiledWgsl(tile: MatmulTile): string {
+  const { rows: TM, cols: TN, wgX: WX, wgY: WY } = tile;
+  const BM = WY * TM;
+  const BN = WX * TN;
+  const BK4 = MATMUL_TILED_BK4;
+  const T = WX * WY;
+  const I = [...Array(TM).keys()];
+  const J = [...Array(TN).keys()];
+  const each = (n: number[], f: (i: number) => string, sep = "\n  ") => n.map(f).join(sep);
+  return /* wgsl */ `
+${PARAMS_WGSL}
+@group(0) @binding(0) var<storage, read> x: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> w: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> bias: array<f32>;
+@group(0) @binding(3) var<storage, read> gamma: array<f32>;
+@group(0) @binding(4) var<storage, read> residual: array<f32>;
+@group(0) @binding(5) var<storage, read_write> out: array<f32>;
+@group(0) @binding(6) var<uniform> params: Params;
+${ERF_WGSL}
+${EPILOGUE_WGSL}
+
+var<workgroup> ta: array<vec4<f32>, ${BM * BK4}>;
+var<workgroup> tb: array<vec4<f32>, ${BN * BK4}>;
+
+@compute @workgroup_size(${WX}, ${WY})
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let k4 = params.k / 4u;
+  let tid = lid.y * ${WX}u + lid.x;
+  let row_base = wg.y * ${BM}u;
+  let col_base = wg.x * ${BN}u;
+  let row0 = (wg.y * ${WY}u + lid.y) * ${TM}u;
+  let col0 = col_base + lid.x;
+  ${each(I, (i) => each(J, (j) => `var acc${i}_${j} = 0.0;`, " "))}
+  for (var k0 = 0u; k0 < k4; k0 = k0 + ${BK4}u) {
+    for (var e = tid; e < ${BM * BK4}u; e = e + ${T}u) {
+      let r = min(row_base + e / ${BK4}u, params.m - 1u);
+      let kk = k0 + e % ${BK4}u;
+      ta[e] = select(vec4<f32>(0.0), x[r * k4 + min(kk, k4 - 1u)], kk < k4);
+    }
+    for (var e = tid; e < ${BN * BK4}u; e = e + ${T}u) {
+      let c = min(col_base + e / ${BK4}u, params.n - 1u);
+      let kk = k0 + e % ${BK4}u;
+      tb[e] = select(vec4<f32>(0.0), w[c * k4 + min(kk, k4 - 1u)], kk < k4);
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < ${BK4}u; kk = kk + 1u) {
+      ${each(J, (j) => `let b${j} = tb[(lid.x + ${j * WX}u) * ${BK4}u + kk];`, "\n      ")}
+      ${
+    each(I, (i) =>
+      `{ let a = ta[(lid.y * ${TM}u + ${i}u) * ${BK4}u + kk]; ${
+        each(J, (j) =>
+          `acc${i}_${j} += dot(a, b${j});`, " ")
+      } }`, "\n      ")
+  }
+    }
+    workgroupBarrier();
+  }
+  ${
+    each(I, (i) =>
+      `if (row0 + ${i}u < params.m) {
+    ${
+        each(J, (j) =>
+          `if (col0 + ${j * WX}u < params.n) { finish(acc${i}_${j}, row0 + ${i}u, col0 + ${
+            j * WX
+          }u); }`, "\n    ")
+      }
+  }`)
+  }
+}
+`;
+}
+
 /** The register-blocked kernel with {@linkcode MATMUL_TILE_SOFTWARE}. */
 export const MATMUL_WGSL: string = matmulWgsl(MATMUL_TILE_SOFTWARE);
 

@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
-import { checkMatmulArgs, matmul, type MatmulVariant, packMatmulParams } from "./matmul.ts";
+import {
+  checkMatmulArgs,
+  matmul,
+  type MatmulVariant,
+  packMatmulParams,
+  useTiles,
+} from "./matmul.ts";
 import { erfRef, geluRef, type MatmulEpilogue, matmulRef } from "./matmul_ref.ts";
-import { GELU_WGSL, MATMUL_TILE_HARDWARE } from "./matmul.wgsl.ts";
+import { GELU_WGSL, MATMUL_TILE_HARDWARE, MATMUL_TILE_SOFTWARE } from "./matmul.wgsl.ts";
 import { assertAllClose, gpuTest, maxAbsDiff, randomTensor } from "../_testing.ts";
 import { dispatch, getPipeline, writeUniforms } from "../_runtime.ts";
 import type { HostTensor } from "../../core/tensor.ts";
@@ -181,6 +187,33 @@ gpuTest("the naive matmul matches matmulRef(), also for K not a multiple of 4", 
   await check(gpu, 37, 45, 33, "gelu", "auto", 11);
   await check(gpu, 201, 96, 64, "layer_scale_residual", "naive", 12);
 });
+
+gpuTest(
+  "the workgroup-memory tiled matmul matches matmulRef() (both tiles, k tails, edges)",
+  async (gpu) => {
+    for (const [m, n, k, epilogue] of CASES) {
+      if (k % 4 !== 0) continue;
+      await check(gpu, m, n, k, epilogue, "tiled", m + n + k);
+    }
+    await check(gpu, 70, 90, 68, "gelu", "tiled", 3); // k4 = 17: a partial last k-block
+    for (const tile of [MATMUL_TILE_HARDWARE, MATMUL_TILE_SOFTWARE]) {
+      const x = randomTensor([70, 64], 1);
+      const weight = randomTensor([90, 64], 2, 0.125);
+      const y = await matmul(gpu, {
+        x: gpu.uploadTensor(x),
+        weight: gpu.uploadTensor(weight),
+        tile,
+        variant: "tiled",
+      });
+      assertAllClose(await gpu.readTensor(y), matmulRef(x, { weight }), { atol: 1e-5, rtol: 1e-5 });
+    }
+    assert.equal(useTiles(gpu), !gpu.info.isSoftware);
+    assert.throws(
+      () => checkMatmulArgs({ x: [4, 6], weight: [3, 6], variant: "tiled" }),
+      TypeError,
+    );
+  },
+);
 
 gpuTest("matmul() with the hardware tile matches matmulRef()", async (gpu) => {
   const x = randomTensor([70, 64], 1);
