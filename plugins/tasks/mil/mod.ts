@@ -650,7 +650,7 @@ export async function runMil(ctx: TaskContext): Promise<ResultRecord> {
         feature: ctx.feature,
         seed: ctx.seed,
         seeds,
-        ...(folds > 0 ? { fold: { index: -1, count: folds }, cvRatio: ratio.join(":") } : {}),
+        ...(folds > 0 ? { folds, cvRatio: ratio.join(":") } : {}),
         split: folds === 0 ? "official" : `${folds}-fold patient-level CV`,
         validation: folds === 0
           ? `${valFraction} of the training patients (seeded, stratified by class), for model selection`
