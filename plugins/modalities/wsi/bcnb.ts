@@ -175,6 +175,7 @@ export async function openBcnb(
         "from the JPEG's JFIF density when microscope-scale, else the adapter's fallbackMpp",
     },
     excluded,
+    targets: Object.keys(BCNB_TARGETS),
   };
   return ds;
 }

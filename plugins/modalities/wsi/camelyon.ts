@@ -64,6 +64,8 @@ export interface WsiDataset extends Dataset {
   readonly splitInfo: Readonly<Record<string, unknown>>;
   /** Slides left out, with the reason. */
   readonly excluded: readonly { id: string; reason: string }[];
+  /** The targets `open` accepts as `label`, when the dataset has several (BCNB). */
+  readonly targets?: readonly string[];
 }
 
 function slideSample(id: string, path: string, label: number, subject?: string): Sample {

@@ -59,6 +59,35 @@ Deno.test({
       assert.ok(record.metrics.macro.auc.std !== undefined);
       assert.equal((record.data.splitInfo as { target: string }).target, "ER");
       assert.deepEqual(record.data.failed, []);
+      // Every target in one record: per-label metrics for the radar.
+      const all = validateResultRecord(JSON.parse(JSON.stringify(
+        await runTask(createDefaultRegistry(), encoder, {
+          dataset: "wsi/bcnb",
+          root: `${dir}/bcnb`,
+          openOptions: { mpp: 10 },
+          out: `${dir}/out-all`,
+          cacheDir: `${dir}/cache`,
+          resolution: 112,
+          batchSize: 8,
+          bootstrap: 0,
+          headBackend: "cpu",
+          headOptions: { hiddenDim: 16, attentionDim: 8, lr: 2e-3 },
+          adapterOptions: { tileSize: 128 },
+          taskOptions: { folds: 5, label: "all", "select-epochs": "5", heatmaps: 0 },
+          version: "test",
+        }),
+      )));
+      assert.deepEqual(all.labels, ["ALN N+", "ER+", "PR+", "HER2+", "Ki67+"]);
+      assert.deepEqual(Object.keys(all.metrics.perLabel), all.labels);
+      assert.equal(all.data.cacheHits, 10, "the bags are shared by every target");
+      const perTarget = all.protocol.targets as Record<string, { runs: unknown[] }>;
+      assert.equal(perTarget["ER+"].runs.length, 5);
+      const values = all.labels.map((l) => all.metrics.perLabel[l].auc as number);
+      const mean = values.reduce((a, b) => a + b, 0) / values.length;
+      assert.ok(Math.abs((all.metrics.macro.auc.value as number) - mean) < 1e-9);
+      const lines = (await Deno.readTextFile(`${dir}/out-all/predictions.csv`)).trim().split("\n");
+      assert.equal(lines.length, 1 + 5 * 10);
+      assert.ok(lines[0].endsWith(",label"));
     } finally {
       encoder.dispose();
       await Deno.remove(dir, { recursive: true });

@@ -26,6 +26,12 @@
  * the one with the highest validation AUC (ties: fewer epochs) predicts the
  * test bags. The choice and the validation AUCs are in the record.
  *
+ * **Several targets.** `--label T` picks one target of a dataset that has
+ * several (BCNB); `--label all` runs every target in turn on the same bags
+ * and writes one record: per-label metrics per target (the report's radar
+ * axes), macro = mean ± std over the targets, per-target runs in
+ * `protocol.targets`, and a `label` column in `predictions.csv`.
+ *
  * **External test.** `--external wsi/camelyon17 --external-data DIR`
  * scores every run's selected head on another dataset's split
  * (`--external-split`, default that dataset's `testSplit`, e.g. the unseen
@@ -330,8 +336,33 @@ export async function runMil(ctx: TaskContext): Promise<ResultRecord> {
   const limit = <T>(list: readonly T[]) => (ctx.limit ? list.slice(0, ctx.limit) : [...list]);
 
   // 1. Open the dataset(s).
-  const openOptions = { ...ctx.openOptions, ...(o.label ? { label: String(o.label) } : {}) };
+  const every = String(o.label ?? "") === "all";
+  const openOptions = {
+    ...ctx.openOptions,
+    ...(o.label && !every ? { label: String(o.label) } : {}),
+  };
   const dataset = await timer.time("open", () => spec.open(ctx.root, openOptions));
+  // `--label all`: every target of the dataset (BCNB's five), one after another.
+  const targetNames = every ? (dataset as { targets?: readonly string[] }).targets : undefined;
+  if (every && !targetNames?.length) {
+    throw new TypeError(
+      `Cannot run every target of "${ctx.datasetId}" as label "all" needs a dataset with several targets: leave --label out`,
+    );
+  }
+  if (every && o.external) {
+    throw new TypeError(
+      'Cannot run an external test with label "all": run one target at a time',
+    );
+  }
+  const perTarget: Dataset[] = every
+    ? await timer.time("open", async () => {
+      const out: Dataset[] = [];
+      for (const t of targetNames!) {
+        out.push(await spec.open(ctx.root, { ...openOptions, label: t }));
+      }
+      return out;
+    })
+    : [dataset];
   const need = (ds: Dataset, split: string) => {
     if (!ds.splits.includes(split)) {
       throw new TypeError(
@@ -401,7 +432,16 @@ export async function runMil(ctx: TaskContext): Promise<ResultRecord> {
       ),
     );
   };
-  const mainSlides = folds === 0 ? [...train, ...test] : pool;
+  const mainSlides: Sample[] = [];
+  {
+    const seen = new Set<string>();
+    for (const ds of perTarget) {
+      const list = folds === 0
+        ? [...need(ds, protocol.trainSplit), ...need(ds, protocol.testSplit)]
+        : need(ds, cvSplit);
+      for (const s of list) if (!seen.has(s.id) && seen.add(s.id)) mainSlides.push(s);
+    }
+  }
   const cache = await openRunCache(ctx, ctx.adapter, adapter);
   const extCache = external
     ? await openRunCache({ ...ctx, datasetId: external.id }, ctx.adapter, adapter)
@@ -435,187 +475,243 @@ export async function runMil(ctx: TaskContext): Promise<ResultRecord> {
       if (!b) bags.set(key, b = await readChunks(c, id, ctx.feature));
       return b;
     };
-    const byId = new Map(mainSlides.map((s) => [s.id, s]));
-    const runs = planMilRuns({
-      train: usable(train),
-      test: usable(test),
-      pool: usable(pool),
-      folds,
-      ratio,
-      valFraction,
-      seeds,
-      seed: ctx.seed,
-    });
-    const extSamples = external ? usable(external.samples) : [];
-    const extBags: HostTensor[] = [];
-    for (const s of extSamples) extBags.push(await bagOf(extCache!, s.id));
-
-    const rows: string[] = [["run", "fold", "seed", "set", "id", "score", "target"].join(",")];
-    const perRun: Record<string, unknown>[] = [];
-    const runMetrics: Record<string, number>[] = [];
-    const extMetrics: Record<string, number>[] = [];
-    const pooled = { scores: [] as number[], targets: [] as number[] };
+    const rows: string[] = [
+      ["run", "fold", "seed", "set", "id", "score", "target", "label"].join(","),
+    ];
     let losses: number[] = [];
     let hyperparameters: Record<string, unknown> = {};
     let headBytes: Uint8Array | undefined;
     const heatmaps: string[] = [];
-    for (let r = 0; r < runs.length; r++) {
-      const run = runs[r];
-      const pick = (ids: readonly string[]) => ids.map((id) => byId.get(id)!);
-      const [trS, vaS, teS] = [pick(run.train), pick(run.val), pick(run.test)];
-      const xs = async (list: readonly Sample[]) => {
-        const out: HostTensor[] = [];
-        for (const s of list) out.push(await bagOf(cache, s.id));
-        return out;
-      };
-      const [xTr, xVa, xTe] = [await xs(trS), await xs(vaS), await xs(teS)];
-      const yTr = { data: Float32Array.from(trS, (s) => s.target?.[0] ?? 0), shape: [trS.length] };
-      // Model selection on the validation bags.
-      let best: { head: Head; epochs: number; valAuc: number; losses: number[] } | undefined;
-      const valAucs: Record<string, number | null> = {};
-      for (const epochs of selectEpochs) {
-        const head = headPlugin.create({
-          ...ctx.headOptions,
-          epochs,
-          ...("device" in headPlugin.defaults ? { device: ctx.headBackend } : {}),
-        });
-        const fit = await timer.time(
-          "fit",
-          () => head.fit(xTr, yTr, { seed: run.seed, signal: ctx.signal }),
-        );
-        let valAuc = NaN;
-        if (xVa.length > 0) {
-          const pv = binaryScores(await head.predict(xVa) as HostTensor);
-          valAuc = macroOf(auc.compute(pv, targetsOf(vaS))).value;
-        }
-        valAucs[String(epochs)] = finiteOrNull(valAuc);
-        const better = !best || (Number.isFinite(valAuc) && !(valAuc <= best.valAuc)) ||
-          (!Number.isFinite(best.valAuc) && Number.isFinite(valAuc));
-        if (better) {
-          best?.head.dispose();
-          best = { head, epochs, valAuc, losses: fit.losses };
-        } else head.dispose();
-      }
-      const head = best!.head;
-      try {
-        const scores = binaryScores(
-          await timer.time("predict", () => head.predict(xTe)) as HostTensor,
-        );
-        const target = targetsOf(teS);
-        const m = scoreAll(metricPlugins, scores, target);
-        runMetrics.push(m);
-        teS.forEach((s, i) => {
-          pooled.scores.push(scores.data[i]);
-          pooled.targets.push(target.data[i]);
-          rows.push(
-            [r, run.fold, run.seed, "test", csvField(s.id), scores.data[i], target.data[i]].join(
-              ",",
-            ),
-          );
-        });
-        let ext: Record<string, number> | undefined;
-        if (external && extBags.length > 0) {
-          const es = binaryScores(await head.predict(extBags) as HostTensor);
-          const et = targetsOf(extSamples);
-          ext = scoreAll(metricPlugins, es, et);
-          extMetrics.push(ext);
-          extSamples.forEach((s, i) =>
-            rows.push(
-              [r, run.fold, run.seed, "external", csvField(s.id), es.data[i], et.data[i]].join(","),
-            )
-          );
-        }
-        perRun.push({
-          run: r,
-          fold: run.fold,
-          seed: run.seed,
-          counts: { train: trS.length, val: vaS.length, test: teS.length },
-          selectedEpochs: best!.epochs,
-          valAuc: valAucs,
-          metrics: Object.fromEntries(Object.entries(m).map(([k, v]) => [k, finiteOrNull(v)])),
-          ...(ext
-            ? {
-              external: Object.fromEntries(
-                Object.entries(ext).map(([k, v]) => [k, finiteOrNull(v)]),
-              ),
-            }
-            : {}),
-        });
-        if (r === 0) {
-          losses = best!.losses;
-          hyperparameters = { ...head.hyperparameters };
-          try {
-            headBytes = head.save();
-          } catch { /* a head without savable state */ }
-          // Attention heatmaps of the first run's test slides.
-          const attention =
-            (head as { attention?: (b: HostTensor[]) => Promise<Float32Array[]> }).attention;
-          if (attention && tileBag.plan && heatmapCount !== 0) {
-            await timer.time("heatmaps", async () => {
-              const list = heatmapCount < 0 ? teS : teS.slice(0, heatmapCount);
-              const listBags: HostTensor[] = [];
-              for (const s of list) listBags.push(await bagOf(cache, s.id));
-              const weights = await attention.call(head, listBags);
-              for (let i = 0; i < list.length; i++) {
-                try {
-                  const p = await tileBag.plan!(await list[i].load());
-                  let thumb;
-                  try {
-                    thumb = await slideThumbnail(p);
-                  } finally {
-                    p.reader.close();
-                  }
-                  const name = `heatmaps/${safeFileName(list[i].id)}.png`;
-                  await Deno.mkdir(`${ctx.out}/heatmaps`, { recursive: true });
-                  await Deno.writeFile(
-                    `${ctx.out}/${name}`,
-                    renderAttentionHeatmap(thumb.image, p.grid, weights[i], {
-                      downsample: thumb.downsample,
-                    }),
-                  );
-                  heatmaps.push(name);
-                } catch (e) {
-                  failures.add(list[i], "heatmap", e);
-                }
-              }
-            });
-          }
-        }
-      } finally {
-        head.dispose();
-      }
-    }
+    const extSamples = external ? usable(external.samples) : [];
+    const extBags: HostTensor[] = [];
+    for (const s of extSamples) extBags.push(await bagOf(extCache!, s.id));
+    // Runs of one target: model selection, test (and external) predictions, metrics.
+    const evaluate = async (ds: Dataset, first: boolean) => {
+      const dsTrain = folds === 0 ? need(ds, protocol.trainSplit) : [];
+      const dsTest = folds === 0 ? need(ds, protocol.testSplit) : [];
+      const dsPool = folds === 0 ? [] : need(ds, cvSplit);
+      const byId = new Map([...dsTrain, ...dsTest, ...dsPool].map((s) => [s.id, s]));
+      const runs = planMilRuns({
+        train: usable(dsTrain),
+        test: usable(dsTest),
+        pool: usable(dsPool),
+        folds,
+        ratio,
+        valFraction,
+        seeds,
+        seed: ctx.seed,
+      });
 
-    // 4. Mean ± std over runs, bootstrap CI of the pooled test predictions.
-    const macro: Record<string, MetricValue> = {};
-    await timer.time("metrics", () => {
-      const ps = { data: Float32Array.from(pooled.scores), shape: [pooled.scores.length, 1] };
-      const pt = { data: Float32Array.from(pooled.targets), shape: [pooled.targets.length, 1] };
-      for (const m of metricPlugins) {
-        const values = runMetrics.map((x) => x[m.name]).filter(Number.isFinite);
-        const { mean, std } = meanStd(values);
-        let ci: MetricValue["ci"] = null;
-        if (ctx.bootstrap > 0 && pooled.scores.length > 1) {
-          const interval = bootstrapCi((p, t) => macroOf(m.compute(p, t)).value, ps, pt, {
-            samples: ctx.bootstrap,
-            seed: ctx.seed,
-            stratified: true,
+      const perRun: Record<string, unknown>[] = [];
+      const runMetrics: Record<string, number>[] = [];
+      const extMetrics: Record<string, number>[] = [];
+      const pooled = { scores: [] as number[], targets: [] as number[] };
+      for (let r = 0; r < runs.length; r++) {
+        const run = runs[r];
+        const pick = (ids: readonly string[]) => ids.map((id) => byId.get(id)!);
+        const [trS, vaS, teS] = [pick(run.train), pick(run.val), pick(run.test)];
+        const xs = async (list: readonly Sample[]) => {
+          const out: HostTensor[] = [];
+          for (const s of list) out.push(await bagOf(cache, s.id));
+          return out;
+        };
+        const [xTr, xVa, xTe] = [await xs(trS), await xs(vaS), await xs(teS)];
+        const yTr = {
+          data: Float32Array.from(trS, (s) => s.target?.[0] ?? 0),
+          shape: [trS.length],
+        };
+        // Model selection on the validation bags.
+        let best: { head: Head; epochs: number; valAuc: number; losses: number[] } | undefined;
+        const valAucs: Record<string, number | null> = {};
+        for (const epochs of selectEpochs) {
+          const head = headPlugin.create({
+            ...ctx.headOptions,
+            epochs,
+            ...("device" in headPlugin.defaults ? { device: ctx.headBackend } : {}),
           });
-          ci = {
-            low: finiteOrNull(interval.low),
-            high: finiteOrNull(interval.high),
-            level: 0.95,
-            samples: ctx.bootstrap,
+          const fit = await timer.time(
+            "fit",
+            () => head.fit(xTr, yTr, { seed: run.seed, signal: ctx.signal }),
+          );
+          let valAuc = NaN;
+          if (xVa.length > 0) {
+            const pv = binaryScores(await head.predict(xVa) as HostTensor);
+            valAuc = macroOf(auc.compute(pv, targetsOf(vaS))).value;
+          }
+          valAucs[String(epochs)] = finiteOrNull(valAuc);
+          const better = !best || (Number.isFinite(valAuc) && !(valAuc <= best.valAuc)) ||
+            (!Number.isFinite(best.valAuc) && Number.isFinite(valAuc));
+          if (better) {
+            best?.head.dispose();
+            best = { head, epochs, valAuc, losses: fit.losses };
+          } else head.dispose();
+        }
+        const head = best!.head;
+        try {
+          const scores = binaryScores(
+            await timer.time("predict", () => head.predict(xTe)) as HostTensor,
+          );
+          const target = targetsOf(teS);
+          const m = scoreAll(metricPlugins, scores, target);
+          runMetrics.push(m);
+          teS.forEach((s, i) => {
+            pooled.scores.push(scores.data[i]);
+            pooled.targets.push(target.data[i]);
+            rows.push(
+              [
+                r,
+                run.fold,
+                run.seed,
+                "test",
+                csvField(s.id),
+                scores.data[i],
+                target.data[i],
+                csvField(ds.labels[0]),
+              ].join(","),
+            );
+          });
+          let ext: Record<string, number> | undefined;
+          if (external && extBags.length > 0) {
+            const es = binaryScores(await head.predict(extBags) as HostTensor);
+            const et = targetsOf(extSamples);
+            ext = scoreAll(metricPlugins, es, et);
+            extMetrics.push(ext);
+            extSamples.forEach((s, i) =>
+              rows.push(
+                [
+                  r,
+                  run.fold,
+                  run.seed,
+                  "external",
+                  csvField(s.id),
+                  es.data[i],
+                  et.data[i],
+                  csvField(ds.labels[0]),
+                ].join(","),
+              )
+            );
+          }
+          perRun.push({
+            run: r,
+            fold: run.fold,
+            seed: run.seed,
+            counts: { train: trS.length, val: vaS.length, test: teS.length },
+            selectedEpochs: best!.epochs,
+            valAuc: valAucs,
+            metrics: Object.fromEntries(Object.entries(m).map(([k, v]) => [k, finiteOrNull(v)])),
+            ...(ext
+              ? {
+                external: Object.fromEntries(
+                  Object.entries(ext).map(([k, v]) => [k, finiteOrNull(v)]),
+                ),
+              }
+              : {}),
+          });
+          if (r === 0 && first) {
+            losses = best!.losses;
+            hyperparameters = { ...head.hyperparameters };
+            try {
+              headBytes = head.save();
+            } catch { /* a head without savable state */ }
+            // Attention heatmaps of the first run's test slides.
+            const attention =
+              (head as { attention?: (b: HostTensor[]) => Promise<Float32Array[]> }).attention;
+            if (attention && tileBag.plan && heatmapCount !== 0) {
+              await timer.time("heatmaps", async () => {
+                const list = heatmapCount < 0 ? teS : teS.slice(0, heatmapCount);
+                const listBags: HostTensor[] = [];
+                for (const s of list) listBags.push(await bagOf(cache, s.id));
+                const weights = await attention.call(head, listBags);
+                for (let i = 0; i < list.length; i++) {
+                  try {
+                    const p = await tileBag.plan!(await list[i].load());
+                    let thumb;
+                    try {
+                      thumb = await slideThumbnail(p);
+                    } finally {
+                      p.reader.close();
+                    }
+                    const name = `heatmaps/${safeFileName(list[i].id)}.png`;
+                    await Deno.mkdir(`${ctx.out}/heatmaps`, { recursive: true });
+                    await Deno.writeFile(
+                      `${ctx.out}/${name}`,
+                      renderAttentionHeatmap(thumb.image, p.grid, weights[i], {
+                        downsample: thumb.downsample,
+                      }),
+                    );
+                    heatmaps.push(name);
+                  } catch (e) {
+                    failures.add(list[i], "heatmap", e);
+                  }
+                }
+              });
+            }
+          }
+        } finally {
+          head.dispose();
+        }
+      }
+
+      // 4. Mean ± std over runs, bootstrap CI of the pooled test predictions.
+      const macro: Record<string, MetricValue> = {};
+      await timer.time("metrics", () => {
+        const ps = { data: Float32Array.from(pooled.scores), shape: [pooled.scores.length, 1] };
+        const pt = { data: Float32Array.from(pooled.targets), shape: [pooled.targets.length, 1] };
+        for (const m of metricPlugins) {
+          const values = runMetrics.map((x) => x[m.name]).filter(Number.isFinite);
+          const { mean, std } = meanStd(values);
+          let ci: MetricValue["ci"] = null;
+          if (ctx.bootstrap > 0 && pooled.scores.length > 1) {
+            const interval = bootstrapCi((p, t) => macroOf(m.compute(p, t)).value, ps, pt, {
+              samples: ctx.bootstrap,
+              seed: ctx.seed,
+              stratified: true,
+            });
+            ci = {
+              low: finiteOrNull(interval.low),
+              high: finiteOrNull(interval.high),
+              level: 0.95,
+              samples: ctx.bootstrap,
+            };
+          }
+          macro[m.name] = {
+            value: finiteOrNull(mean),
+            std: runs.length > 1 ? finiteOrNull(std) : null,
+            ci,
+            validCount: values.length,
           };
         }
-        macro[m.name] = {
+      });
+      return { macro, perRun, runs: runs.length, extMetrics };
+    };
+    const results: {
+      label: string;
+      macro: Record<string, MetricValue>;
+      perRun: unknown[];
+      runs: number;
+      extMetrics: Record<string, number>[];
+    }[] = [];
+    for (let t = 0; t < perTarget.length; t++) {
+      results.push({ label: perTarget[t].labels[0], ...(await evaluate(perTarget[t], t === 0)) });
+    }
+    const extMetrics = results[0].extMetrics;
+    const runs = { length: results[0].runs };
+    const perRun = results[0].perRun;
+    // One target: its metrics. Every target: the mean over targets (per-label values below).
+    const macro: Record<string, MetricValue> = results.length === 1
+      ? results[0].macro
+      : Object.fromEntries(metricPlugins.map((m) => {
+        const values = results.map((r) => r.macro[m.name]?.value).filter((v): v is number =>
+          typeof v === "number" && Number.isFinite(v)
+        );
+        const { mean, std } = meanStd(values);
+        return [m.name, {
           value: finiteOrNull(mean),
-          std: runs.length > 1 ? finiteOrNull(std) : null,
-          ci,
+          std: finiteOrNull(std),
+          ci: null,
           validCount: values.length,
-        };
-      }
-    });
+        }];
+      }));
     const externalSummary = external
       ? {
         dataset: external.id,
@@ -641,7 +737,7 @@ export async function runMil(ctx: TaskContext): Promise<ResultRecord> {
       createdAt: new Date().toISOString(),
       dataset: ctx.datasetId,
       task: dataset.problem,
-      labels: [...dataset.labels],
+      labels: results.map((r) => r.label),
       protocol: {
         taskPlugin: "mil",
         trainSplit: folds === 0 ? protocol.trainSplit : cvSplit,
@@ -669,6 +765,16 @@ export async function runMil(ctx: TaskContext): Promise<ResultRecord> {
         metrics: [...ctx.metrics],
         limit: ctx.limit ?? null,
         runs: perRun,
+        ...(results.length > 1
+          ? {
+            targets: Object.fromEntries(results.map((r) => [r.label, {
+              metrics: r.macro,
+              runs: r.perRun,
+            }])),
+            aggregateTargets:
+              "macro = mean (± std) over the targets of each target's mean over runs",
+          }
+          : {}),
         ...(externalSummary ? { external: externalSummary } : {}),
       },
       encoder: { ...ctx.encoder.info, ...ctx.encoderMeta, preprocess: ctx.encoder.preprocess },
@@ -696,11 +802,10 @@ export async function runMil(ctx: TaskContext): Promise<ResultRecord> {
       timings: timer.finish(),
       metrics: {
         macro,
-        perLabel: {
-          [dataset.labels[0]]: Object.fromEntries(
-            Object.entries(macro).map(([k, v]) => [k, v.value]),
-          ),
-        },
+        perLabel: Object.fromEntries(results.map((r) => [
+          r.label,
+          Object.fromEntries(Object.entries(r.macro).map(([k, v]) => [k, v.value])),
+        ])),
       },
       environment: environmentOf(ctx.environment),
       artifacts: {
@@ -795,7 +900,8 @@ export const milTask: TaskPlugin = {
     },
     {
       name: "label",
-      description: "Target of a dataset with several (BCNB: ALN, ER, PR, HER2, Ki67)",
+      description:
+        "Target of a dataset with several (BCNB: ALN, ER, PR, HER2, Ki67; all: each in turn, one record)",
       type: "string",
     },
     {
