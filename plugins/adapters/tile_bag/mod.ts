@@ -51,7 +51,14 @@ import type {
 import type { HostTensor } from "../../../core/tensor.ts";
 import { type DecodedTile, openWsi, type WsiReader } from "./reader.ts";
 import { detectTissue, type RgbImage, TISSUE_DEFAULTS, type TissueOptions } from "./tissue.ts";
-import { planTiles, type TileGrid, TILING_DEFAULTS } from "./tiling.ts";
+import {
+  planTiles,
+  type TileGrid,
+  type TileGridJson,
+  tileGridToJson,
+  TILING_DEFAULTS,
+} from "./tiling.ts";
+import { renderAttentionHeatmap, renderTilesThumbnail } from "./thumbnail.ts";
 
 export { BoxDownsampler, type DecodedTile, openWsi, resizeTile, type WsiReader } from "./reader.ts";
 export {
@@ -153,8 +160,25 @@ export interface TileBagStats {
   chunks: number;
 }
 
+/**
+ * What a bag adapter offers tasks beside features (a task gets the adapter
+ * by name from the registry and checks for these methods).
+ */
+export interface SlideOutputs {
+  /**
+   * The slide's tile record (level-0 coordinates with level and µm/px) and
+   * a ~1024 px thumbnail PNG with the tissue contour and the kept tiles.
+   */
+  describeSlide(
+    data: SampleData,
+    slide: { id: string; path?: string },
+  ): Promise<{ tiles: TileGridJson; thumbnail: Uint8Array }>;
+  /** A ~1024 px attention heatmap PNG of the slide, one weight per tile in bag order. */
+  renderAttention(data: SampleData, attention: ArrayLike<number>): Promise<Uint8Array>;
+}
+
 /** The `tile-bag` adapter, with chunked extraction. */
-export interface TileBagAdapter extends Adapter {
+export interface TileBagAdapter extends Adapter, SlideOutputs {
   /** Resolved options. */
   readonly options: Readonly<Required<Omit<TileBagOptions, "mpp">> & { mpp?: number }>;
   /** Counters of the last call. */
@@ -483,6 +507,39 @@ export function createTileBagAdapter(options: Record<string, unknown> = {}): Til
     options: o,
     stats,
     plan,
+    async describeSlide(data: SampleData, slide: { id: string; path?: string }) {
+      const p = await plan(data);
+      try {
+        const thumb = await slideThumbnail(p);
+        const view = thumb.image;
+        return {
+          tiles: tileGridToJson(
+            p.grid,
+            { ...slide, width: p.reader.width, height: p.reader.height, mpp: p.reader.mpp },
+            { ...settings },
+          ),
+          thumbnail: renderTilesThumbnail(
+            view,
+            { mask: thumb.mask, width: view.width, height: view.height },
+            p.grid,
+            { downsample: thumb.downsample },
+          ),
+        };
+      } finally {
+        p.reader.close();
+      }
+    },
+    async renderAttention(data: SampleData, attention: ArrayLike<number>) {
+      const p = await plan(data);
+      try {
+        const thumb = await slideThumbnail(p);
+        return renderAttentionHeatmap(thumb.image, p.grid, attention, {
+          downsample: thumb.downsample,
+        });
+      } finally {
+        p.reader.close();
+      }
+    },
     async extract(data: SampleData, ctx: AdapterContext): Promise<FeatureRecord> {
       const chunks: FeatureRecord[] = [];
       for await (const chunk of adapter.extractChunks(data, ctx)) chunks.push(chunk.features);

@@ -91,13 +91,7 @@ import type { MetricValue, ResultRecord } from "../../../core/result.ts";
 import { RESULT_SCHEMA } from "../../../core/result.ts";
 import { finiteOrNull, macroOf, meanStd } from "../../../core/stats.ts";
 import type { HostTensor } from "../../../core/tensor.ts";
-import type { TileBagAdapter } from "../../adapters/tile_bag/mod.ts";
-import {
-  renderAttentionHeatmap,
-  renderTilesThumbnail,
-  slideThumbnail,
-  tileGridToJson,
-} from "../../adapters/tile_bag/mod.ts";
+import type { SlideOutputs, TileBagAdapter } from "../../adapters/tile_bag/mod.ts";
 
 /** One training run: a fold (or the official split) and a seed. */
 export interface MilRun {
@@ -395,42 +389,18 @@ export async function runMil(ctx: TaskContext): Promise<ResultRecord> {
 
   // 2. Bags into the cache (resumable inside a slide), tiles and thumbnails out.
   const adapter = registry.get("adapter", ctx.adapter).create({ ...ctx.adapterOptions });
-  const tileBag = adapter as Partial<TileBagAdapter>;
-  const writeTiles = async (sample: Sample, data?: SampleData) => {
-    if (!tileBag.plan) return;
-    const p = await tileBag.plan(data ?? await sample.load());
-    let thumb;
-    try {
-      thumb = await slideThumbnail(p);
-    } finally {
-      p.reader.close();
-    }
+  // The adapter's pictures, when it draws them (tile-bag does), used by name only.
+  const outputs = adapter as Partial<SlideOutputs>;
+  const writeTiles = async (sample: Sample) => {
+    if (!outputs.describeSlide) return;
+    const { tiles, thumbnail } = await outputs.describeSlide(await sample.load(), {
+      id: sample.id,
+      path: sample.path,
+    });
     const name = safeFileName(sample.id);
     await Deno.mkdir(`${ctx.out}/tiles`, { recursive: true });
-    const json = tileGridToJson(
-      p.grid,
-      {
-        id: sample.id,
-        path: sample.path,
-        width: p.reader.width,
-        height: p.reader.height,
-        mpp: p.reader.mpp,
-      },
-      { ...adapter.settings },
-    );
-    await Deno.writeTextFile(`${ctx.out}/tiles/${name}.json`, JSON.stringify(json) + "\n");
-    const view = thumb.image;
-    await Deno.writeFile(
-      `${ctx.out}/tiles/${name}.png`,
-      renderTilesThumbnail(
-        view,
-        { mask: thumb.mask, width: view.width, height: view.height },
-        p.grid,
-        {
-          downsample: thumb.downsample,
-        },
-      ),
-    );
+    await Deno.writeTextFile(`${ctx.out}/tiles/${name}.json`, JSON.stringify(tiles) + "\n");
+    await Deno.writeFile(`${ctx.out}/tiles/${name}.png`, thumbnail);
   };
   const mainSlides: Sample[] = [];
   {
@@ -616,7 +586,7 @@ export async function runMil(ctx: TaskContext): Promise<ResultRecord> {
             // Attention heatmaps of the first run's test slides.
             const attention =
               (head as { attention?: (b: HostTensor[]) => Promise<Float32Array[]> }).attention;
-            if (attention && tileBag.plan && heatmapCount !== 0) {
+            if (attention && outputs.renderAttention && heatmapCount !== 0) {
               await timer.time("heatmaps", async () => {
                 const list = heatmapCount < 0 ? teS : teS.slice(0, heatmapCount);
                 const listBags: HostTensor[] = [];
@@ -624,20 +594,11 @@ export async function runMil(ctx: TaskContext): Promise<ResultRecord> {
                 const weights = await attention.call(head, listBags);
                 for (let i = 0; i < list.length; i++) {
                   try {
-                    const p = await tileBag.plan!(await list[i].load());
-                    let thumb;
-                    try {
-                      thumb = await slideThumbnail(p);
-                    } finally {
-                      p.reader.close();
-                    }
                     const name = `heatmaps/${safeFileName(list[i].id)}.png`;
                     await Deno.mkdir(`${ctx.out}/heatmaps`, { recursive: true });
                     await Deno.writeFile(
                       `${ctx.out}/${name}`,
-                      renderAttentionHeatmap(thumb.image, p.grid, weights[i], {
-                        downsample: thumb.downsample,
-                      }),
+                      await outputs.renderAttention!(await list[i].load(), weights[i]),
                     );
                     heatmaps.push(name);
                   } catch (e) {
