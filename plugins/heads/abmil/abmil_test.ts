@@ -143,7 +143,7 @@ function milBags(
 
 const train = milBags(80, 1);
 const test = milBags(60, 2);
-const options = { hiddenDim: 32, attentionDim: 16, epochs: 5, lr: 5e-3 };
+const options = { hiddenDim: 32, attentionDim: 16, epochs: 10, lr: 5e-3 };
 
 async function checkLearns(
   device: "cpu" | "webgpu",
