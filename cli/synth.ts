@@ -37,10 +37,9 @@ export interface ResolvedDataset {
  * @example
  * ```ts
  * import { resolveDataset } from "./synth.ts";
- * import { createRegistry } from "../core/registry.ts";
- * import { xrayPlugin } from "../plugins/modalities/xray/mod.ts";
+ * import { createDefaultRegistry } from "../plugins/builtin.ts";
  * import assert from "node:assert/strict";
- * const registry = createRegistry([xrayPlugin]);
+ * const registry = createDefaultRegistry();
  * assert.equal(resolveDataset(registry, "xray/rsna").dataset.name, "rsna");
  * assert.throws(() => resolveDataset(registry, "xray/chexpert"), /xray\/nih14/);
  * ```

@@ -114,7 +114,14 @@ for (const runtime of ["node", "wasm"] as const) {
         assert.deepEqual(enc.patches.shape, out.patch_tokens.shape);
         assert.deepEqual(enc.patches.data, out.patch_tokens.data);
         assert.deepEqual(enc.registers.data, out.registers.data);
-        assert.deepEqual(enc.patchMean.data, out.patch_mean.data);
+        // encode() averages the patch tokens on the host in a fixed order (so a
+        // sample's feature does not depend on its batch): equal to the graph's
+        // ReduceMean up to rounding, and as close to the fixture.
+        const ref = expected[`${g}.f64.patch_mean`];
+        if (ref) assertClose(`${runtime} ${g} encode().patchMean`, enc.patchMean, ref);
+        for (let i = 0; i < enc.patchMean.data.length; i++) {
+          assert.ok(Math.abs(enc.patchMean.data[i] - out.patch_mean.data[i]) < 1e-6);
+        }
         assert.deepEqual(enc.intermediates?.[0].data, out[blockOutputName(0)].data);
         report.push(`${g} max ${worst.toExponential(2)}`);
       }

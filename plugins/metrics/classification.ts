@@ -499,7 +499,7 @@ export type ThresholdRule =
  * ```ts
  * import { thresholdDefinition } from "./classification.ts";
  * import assert from "node:assert/strict";
- * assert.match(thresholdDefinition({ rule: "youden", split: "val" }), /Youden's J on the "val" split/);
+ * assert.match(thresholdDefinition({ rule: "youden", split: "val" }), /Youden's J .* on the "val" split/);
  * ```
  */
 export function thresholdDefinition(rule: ThresholdRule = { rule: "fixed" }): string {

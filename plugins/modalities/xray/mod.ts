@@ -12,9 +12,11 @@
  * @example Register the plugin and open a synthetic NIH-14
  * ```ts
  * import { xrayPlugin } from "./mod.ts";
- * import { createRegistry } from "../../../core/registry.ts";
+ * import { createDefaultRegistry } from "../../builtin.ts";
  * import assert from "node:assert/strict";
- * const registry = createRegistry([xrayPlugin]);
+ * // A registry holds the tasks, heads and metrics the datasets name: the built-ins here.
+ * const registry = createDefaultRegistry();
+ * assert.ok(registry.get("modality", "xray") === xrayPlugin);
  * const spec = registry.get("modality", "xray").datasets.find((d) => d.name === "nih14")!;
  * const dir = await Deno.makeTempDir();
  * await spec.synthesize(dir, { count: 6, seed: 0 });
