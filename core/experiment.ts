@@ -337,7 +337,7 @@ export function fitProgress(
       }
       total = p.epochs;
       bar ??= progress?.(stage, p.epochs, "epochs");
-      bar?.update(p.epoch, `loss ${p.loss.toPrecision(4)}`);
+      bar?.update(p.epoch, Number.isFinite(p.loss) ? `loss ${p.loss.toPrecision(4)}` : undefined);
     },
     stop() {
       bar?.stop();
