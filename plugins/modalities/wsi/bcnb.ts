@@ -25,7 +25,7 @@
  * @module
  */
 
-import * as XLSX from "npm:@e965/xlsx@0.20.3";
+import * as XLSX from "xlsx";
 import type { Dataset, DatasetSpec, Sample, SynthOptions } from "../../../core/plugin.ts";
 import { FormatError } from "../../../core/errors.ts";
 import { formatFound, joinPath, listTopLevel, statKind } from "../../../core/_fs.ts";
