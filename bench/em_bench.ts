@@ -111,6 +111,7 @@ for (const shape of sizes) {
           .toFixed(1),
     };
     rows.push(row);
+    // deno-lint-ignore no-console
     console.log(JSON.stringify(row));
   }
 }

@@ -17,7 +17,7 @@ import { type Command, Option } from "commander";
 import { UsageError } from "../core/errors.ts";
 import { environmentInfo } from "../core/environment.ts";
 import { camelCase, findDataset, resolveTask, type TaskRequest } from "../core/experiment.ts";
-import type { TaskOption, TaskPlugin } from "../core/plugin.ts";
+import type { DatasetSpec, TaskOption, TaskPlugin } from "../core/plugin.ts";
 import type { Registry } from "../core/registry.ts";
 import type { ResultRecord } from "../core/result.ts";
 import { createDecodePool, type DecodePool } from "./decode_pool.ts";
@@ -78,7 +78,7 @@ export interface EvalCliOptions {
 }
 
 /** Finds a dataset spec by `modality/name` (a {@linkcode UsageError} listing the known ones). */
-export function findDatasetSpec(registry: Registry, id: string) {
+export function findDatasetSpec(registry: Registry, id: string): DatasetSpec {
   return findDataset(registry, id).spec;
 }
 

@@ -11,7 +11,7 @@ import { medprobe, ROOT } from "./_cli.ts";
 async function pluginCopy(dir: string): Promise<string> {
   const source = await Deno.readTextFile(`${ROOT}tests/testdata/third_party/regression.ts`);
   const path = `${dir}/regression_plugin.ts`;
-  await Deno.writeTextFile(path, source.replace("MEDPROBE_MOD", `file://${ROOT}mod.ts`));
+  await Deno.writeTextFile(path, source.replace(`"../../../mod.ts"`, `"file://${ROOT}mod.ts"`));
   return path;
 }
 

@@ -30,7 +30,6 @@ import type {
   Adapter,
   AdapterContext,
   AdapterPlugin,
-  EncoderOutput,
   FeatureRecord,
   Image2D,
   SampleData,
@@ -39,13 +38,9 @@ import { imagesToBatch, targetSize } from "../../../core/image.ts";
 import {
   addIntermediateFeatures,
   BASE_FEATURE_KINDS,
-  encoderDepth,
-  encoderNormEps,
   featureKindsFor,
   featuresFromOutput,
-  intermediateLayersFor,
   intermediatePlan,
-  parseFeatureKind,
 } from "../_features.ts";
 
 export {

@@ -2,8 +2,9 @@
 // only (no value import): a `regression` task with its own head (`ridge`),
 // metric (`mae`) and modality (`toyreg/brightness`: grey images whose mean
 // brightness is the target). tests/third_party_task_test.ts copies this file
-// outside the repository, points MEDPROBE_MOD at the package, and runs
-// `medprobe eval toyreg/brightness --plugin <copy>`.
+// outside the repository and runs
+// `medprobe eval toyreg/brightness --plugin <copy>` (the import of the package
+// becomes an absolute URL there; type-only, erased at run time).
 import type {
   Dataset,
   DatasetSpec,
@@ -17,7 +18,7 @@ import type {
   Sample,
   TaskContext,
   TaskPlugin,
-} from "MEDPROBE_MOD";
+} from "../../../mod.ts";
 
 /** Ridge regression, closed form: (XᵀX + λI) w = Xᵀy with a bias column. */
 class Ridge implements Head<HostTensor, HostTensor, HostTensor> {
