@@ -23,6 +23,7 @@
 import { FormatError } from "../../../core/errors.ts";
 import { checkDecodeBudget } from "../limits.ts";
 import { convertYcbcrRow, upsampleRow } from "../_jpeg_color.ts";
+import { ZIGZAG } from "./_tables.ts";
 
 /** A band of decoded rows. */
 export interface JpegBand {
@@ -102,73 +103,6 @@ interface Huffman {
   mincode: Int32Array;
   values: Uint8Array;
 }
-
-const ZIGZAG = Int32Array.from([
-  0,
-  1,
-  8,
-  16,
-  9,
-  2,
-  3,
-  10,
-  17,
-  24,
-  32,
-  25,
-  18,
-  11,
-  4,
-  5,
-  12,
-  19,
-  26,
-  33,
-  40,
-  48,
-  41,
-  34,
-  27,
-  20,
-  13,
-  6,
-  7,
-  14,
-  21,
-  28,
-  35,
-  42,
-  49,
-  56,
-  57,
-  50,
-  43,
-  36,
-  29,
-  22,
-  15,
-  23,
-  30,
-  37,
-  44,
-  51,
-  58,
-  59,
-  52,
-  45,
-  38,
-  31,
-  39,
-  46,
-  53,
-  60,
-  61,
-  54,
-  47,
-  55,
-  62,
-  63,
-]);
 
 function buildHuffman(counts: Uint8Array, values: Uint8Array): Huffman {
   const maxcode = new Int32Array(18).fill(-1);

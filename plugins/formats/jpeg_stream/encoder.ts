@@ -10,6 +10,8 @@
  * @module
  */
 
+import { ZIGZAG } from "./_tables.ts";
+
 /** Options of {@linkcode writeJpegStream}. */
 export interface WriteJpegStreamOptions {
   /** Image width. */
@@ -27,73 +29,6 @@ export interface WriteJpegStreamOptions {
   /** RGB rows `y0 .. y0 + count - 1` (`count * width * 3` samples). */
   rows(y0: number, count: number): Uint8Array;
 }
-
-const ZIGZAG = Int32Array.from([
-  0,
-  1,
-  8,
-  16,
-  9,
-  2,
-  3,
-  10,
-  17,
-  24,
-  32,
-  25,
-  18,
-  11,
-  4,
-  5,
-  12,
-  19,
-  26,
-  33,
-  40,
-  48,
-  41,
-  34,
-  27,
-  20,
-  13,
-  6,
-  7,
-  14,
-  21,
-  28,
-  35,
-  42,
-  49,
-  56,
-  57,
-  50,
-  43,
-  36,
-  29,
-  22,
-  15,
-  23,
-  30,
-  37,
-  44,
-  51,
-  58,
-  59,
-  52,
-  45,
-  38,
-  31,
-  39,
-  46,
-  53,
-  60,
-  61,
-  54,
-  47,
-  55,
-  62,
-  63,
-]);
 
 const LUMA_Q = [
   16,

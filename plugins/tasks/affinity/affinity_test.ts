@@ -1,58 +1,13 @@
 import assert from "node:assert/strict";
+import { toyEncoder } from "../_testing.ts";
 import { parseThresholds } from "./mod.ts";
 import { runTask } from "../../../core/experiment.ts";
-import type { Encoder } from "../../../core/plugin.ts";
-import type { HostTensor } from "../../../core/tensor.ts";
 import { validateResultRecord } from "../../../core/result.ts";
 import { createDefaultRegistry } from "../../builtin.ts";
 import { cremiDataset } from "../../modalities/em/mod.ts";
 import { CREMI_BACKGROUND_ID, readCremi } from "../../formats/hdf5/mod.ts";
 import { readAffinities } from "../../segment/io.ts";
 import { parsePng } from "../../formats/image/png.ts";
-
-/** A tiny encoder: per 16-pixel patch, [mean, meanÂ², 1, row]. */
-function toyEncoder(): Encoder {
-  return {
-    info: {
-      id: "toy",
-      backend: "cpu-reference",
-      backendReason: "test",
-      dim: 4,
-      patchSize: 16,
-      numRegisters: 0,
-      weightsSha256: "toy-em",
-      precision: "f32",
-    },
-    preprocess: { mean: [0, 0, 0], std: [1, 1, 1], sizeMultiple: 16, defaultSize: 32 },
-    encode(px: HostTensor) {
-      const [b, , hh, ww] = px.shape;
-      const h = hh / 16, w = ww / 16;
-      const patches = new Float32Array(b * h * w * 4);
-      for (let i = 0; i < b; i++) {
-        for (let y = 0; y < h; y++) {
-          for (let x = 0; x < w; x++) {
-            let s = 0;
-            for (let yy = 0; yy < 16; yy++) {
-              for (let xx = 0; xx < 16; xx++) {
-                s += px.data[(i * 3 * hh + y * 16 + yy) * ww + x * 16 + xx];
-              }
-            }
-            const m = s / 256;
-            patches.set([m, m * m, 1, y / h], ((i * h + y) * w + x) * 4);
-          }
-        }
-      }
-      const empty = { data: new Float32Array(0), shape: [b, 0] };
-      return Promise.resolve({
-        cls: empty,
-        registers: empty,
-        patchMean: empty,
-        patches: { data: patches, shape: [b, h, w, 4] },
-      });
-    },
-    dispose() {},
-  };
-}
 
 Deno.test("parseThresholds() sorts, dedups and rejects non-numbers", () => {
   assert.deepEqual(parseThresholds([0.5, 0.1, 0.5]), [0.1, 0.5]);
@@ -65,7 +20,7 @@ Deno.test("affinity task end to end on a tiny synthetic CREMI: train â†’ sweep â
     const data = `${dir}/cremi`, out = `${dir}/out`;
     await cremiDataset("A").synthesize(data, { count: 10, seed: 4, size: 32 } as never);
     const registry = createDefaultRegistry();
-    const record = await runTask(registry, toyEncoder(), {
+    const record = await runTask(registry, toyEncoder("toy-em"), {
       dataset: "em/cremi-a",
       root: data,
       out,
@@ -125,7 +80,7 @@ Deno.test("affinity task end to end on a tiny synthetic CREMI: train â†’ sweep â
     assert.equal(png.width, 2 * 32 + 2);
     assert.equal(png.height, 2 * 32 + 2);
     // a second run hits the feature cache
-    const again = await runTask(registry, toyEncoder(), {
+    const again = await runTask(registry, toyEncoder("toy-em"), {
       dataset: "em/cremi-a",
       root: data,
       out,

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { toyEncoder } from "../_testing.ts";
 import { casesCsv, isSegmentationSample, readCachedVolume } from "./mod.ts";
 import {
   cacheChunks,
@@ -10,8 +11,7 @@ import {
 } from "../../../core/experiment.ts";
 import { FeatureCache } from "../../../core/cache.ts";
 import { cacheKeyFor } from "../../../core/extract.ts";
-import type { Encoder, Volume } from "../../../core/plugin.ts";
-import type { HostTensor } from "../../../core/tensor.ts";
+import type { Volume } from "../../../core/plugin.ts";
 import { f32ToF16 } from "../../../core/tensor.ts";
 import { validateResultRecord } from "../../../core/result.ts";
 import { createSliceStackAdapter } from "../../adapters/slice_stack/mod.ts";
@@ -19,50 +19,6 @@ import { MSD_TASKS, msdDataset, synthesizeMsd } from "../../modalities/_msd/msd.
 import { readLabelVolume, readNifti, writeNifti } from "../../formats/nifti/mod.ts";
 import { createDefaultRegistry } from "../../builtin.ts";
 import { hasGpu, requireGpu, testGpu } from "../../../kernels/_testing.ts";
-
-/** A toy encoder: per 16-pixel patch, [mean, mean², 1, row]. */
-function toyEncoder(): Encoder {
-  return {
-    info: {
-      id: "toy",
-      backend: "cpu-reference",
-      backendReason: "test",
-      dim: 4,
-      patchSize: 16,
-      numRegisters: 0,
-      weightsSha256: "toy0",
-      precision: "f32",
-    },
-    preprocess: { mean: [0, 0, 0], std: [1, 1, 1], sizeMultiple: 16, defaultSize: 32 },
-    encode(px: HostTensor) {
-      const [b, , hh, ww] = px.shape;
-      const h = hh / 16, w = ww / 16;
-      const patches = new Float32Array(b * h * w * 4);
-      for (let i = 0; i < b; i++) {
-        for (let y = 0; y < h; y++) {
-          for (let x = 0; x < w; x++) {
-            let s = 0;
-            for (let yy = 0; yy < 16; yy++) {
-              for (let xx = 0; xx < 16; xx++) {
-                s += px.data[(i * 3 * hh + y * 16 + yy) * ww + x * 16 + xx];
-              }
-            }
-            const m = s / 256;
-            patches.set([m, m * m, 1, y / h], ((i * h + y) * w + x) * 4);
-          }
-        }
-      }
-      const empty = { data: new Float32Array(0), shape: [b, 0] };
-      return Promise.resolve({
-        cls: empty,
-        registers: empty,
-        patchMean: empty,
-        patches: { data: patches, shape: [b, h, w, 4] },
-      });
-    },
-    dispose() {},
-  };
-}
 
 async function withTemp(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "medprobe_seg_" });
