@@ -85,6 +85,7 @@ import type {
   Sample,
   SampleData,
   TaskContext,
+  TaskExtractReport,
   TaskPlugin,
 } from "../../../core/plugin.ts";
 import type { MetricValue, ResultRecord } from "../../../core/result.ts";
@@ -280,6 +281,43 @@ export async function extractSlideBags(
   }
   bar?.stop();
   return { computed, cached };
+}
+
+/**
+ * Extracts the selected slides' bags into the cache without training
+ * (`medprobe extract --shard K/N`): whole slides per shard, every slide of
+ * every split (the splits a later run uses are a subset), each resumable
+ * inside the slide.
+ */
+export async function extractMil(
+  ctx: TaskContext,
+  select: (samples: readonly Sample[]) => readonly Sample[],
+): Promise<TaskExtractReport> {
+  const dataset = await ctx.spec.open(ctx.root, { ...ctx.openOptions });
+  const seen = new Set<string>();
+  const slides: Sample[] = [];
+  for (const split of dataset.splits) {
+    const list = dataset.samples(split);
+    for (const s of ctx.limit ? list.slice(0, ctx.limit) : list) {
+      if (!seen.has(s.id) && seen.add(s.id)) slides.push(s);
+    }
+  }
+  const chosen = select(slides);
+  const adapter = ctx.registry.get("adapter", ctx.adapter).create({ ...ctx.adapterOptions });
+  const cache = await openRunCache(ctx, ctx.adapter, adapter);
+  const failures = new FailureLog();
+  try {
+    const r = await extractSlideBags(ctx, adapter, cache, chosen, failures);
+    return {
+      samples: chosen.map((s) => s.id),
+      computed: r.computed,
+      cached: r.cached,
+      failed: failures.failed,
+      cacheDir: cache.dir,
+    };
+  } finally {
+    cache.close();
+  }
 }
 
 function binaryScores(probs: HostTensor): HostTensor {
@@ -875,4 +913,5 @@ export const milTask: TaskPlugin = {
   ],
   validateProtocol: validateMilProtocol,
   run: runMil,
+  extract: extractMil,
 };
