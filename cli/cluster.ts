@@ -21,6 +21,7 @@
  */
 
 import type { Command } from "commander";
+import { findDataset } from "../core/experiment.ts";
 import { collect, loadRegistry, nonNegativeInt, positiveInt, say } from "./common.ts";
 
 /** What every scheduler's files run. */
@@ -408,16 +409,7 @@ async function jobOptions(datasetId: string, o: CommonCli): Promise<ClusterJobOp
   let heads = o.heads?.split(",").map((h) => h.trim()).filter(Boolean);
   if (!heads?.length) {
     const registry = await loadRegistry(o.plugin);
-    const [modality, name] = datasetId.split("/");
-    const spec = registry.has("modality", modality ?? "")
-      ? registry.get("modality", modality).datasets.find((d) => d.name === name)
-      : undefined;
-    if (!spec) {
-      throw new TypeError(
-        `Cannot write cluster jobs as the dataset must be a known modality/dataset: current value is "${datasetId}"`,
-      );
-    }
-    heads = [...spec.protocol.heads];
+    heads = [...findDataset(registry, datasetId).spec.protocol.heads];
   }
   return {
     dataset: datasetId,

@@ -17,6 +17,7 @@
 /// <reference lib="deno.worker" />
 
 import type { Image2D, SampleData } from "../core/plugin.ts";
+import { findDataset } from "../core/experiment.ts";
 import { resizeBilinear, toUnitPixels } from "../core/image.ts";
 import { loadRegistry } from "./common.ts";
 import type { Dataset } from "../core/plugin.ts";
@@ -69,9 +70,7 @@ self.onmessage = async (e: MessageEvent<InitMessage | LoadMessage>) => {
   if (m.type === "init") {
     try {
       const registry = await loadRegistry(m.plugins);
-      const [modality, name] = m.dataset.split("/");
-      const spec = registry.get("modality", modality).datasets.find((d) => d.name === name);
-      if (!spec) throw new TypeError(`Cannot find dataset "${m.dataset}"`);
+      const { spec } = findDataset(registry, m.dataset);
       dataset = await spec.open(m.root, m.openOptions);
       resize = m.resize;
       self.postMessage({ type: "ready" });

@@ -8,6 +8,7 @@
  */
 
 import { type Command, InvalidArgumentError } from "commander";
+import { findDataset } from "../core/experiment.ts";
 import type { DatasetSpec, ModalityPlugin } from "../core/plugin.ts";
 import type { Registry } from "../core/registry.ts";
 import {
@@ -45,26 +46,7 @@ export interface ResolvedDataset {
  * ```
  */
 export function resolveDataset(registry: Registry, ref: string): ResolvedDataset {
-  const known = registry.list("modality").flatMap((m) =>
-    m.datasets.map((d) => `"${m.name}/${d.name}"`)
-  );
-  const knownText = known.length > 0 ? known.join(", ") : "none (no modality plugin registered)";
-  const parts = ref.split("/");
-  if (parts.length !== 2 || parts[0] === "" || parts[1] === "") {
-    throw new TypeError(
-      `Cannot resolve dataset "${ref}" as it must be written MODALITY/DATASET: known datasets are ${knownText}`,
-    );
-  }
-  const [modalityName, datasetName] = parts;
-  const modality = registry.has("modality", modalityName)
-    ? registry.get("modality", modalityName)
-    : undefined;
-  const dataset = modality?.datasets.find((d) => d.name === datasetName);
-  if (!modality || !dataset) {
-    throw new TypeError(
-      `Cannot resolve dataset "${ref}" as it is not registered: known datasets are ${knownText}`,
-    );
-  }
+  const { modality, spec: dataset } = findDataset(registry, ref);
   return { modality, dataset, id: `${modality.name}/${dataset.name}` };
 }
 
