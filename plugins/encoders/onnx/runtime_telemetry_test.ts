@@ -23,6 +23,9 @@ async function traceProbe(mode: string): Promise<{ log: string; home: string[] }
     const env: Record<string, string> = { ...Deno.env.toObject(), HOME: home };
     delete env.ORT_DISABLE_TELEMETRY;
     delete env.XDG_CACHE_HOME;
+    // onnxruntime's telemetry client stays quiet under CI=true (as CI sets
+    // it), which would make the control run silent: probe as a user's shell.
+    delete env.CI;
     env.DENO_DIR = Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`;
     const out = await new Deno.Command("strace", {
       args: [
