@@ -74,6 +74,12 @@ export type BootstrapMetric =
 
 /** Options of {@linkcode bootstrapCi}. */
 export interface BootstrapOptions {
+  /**
+   * For a metric with one value per label or class: receives one interval
+   * per element, from the same resamples as the macro interval (so per-label
+   * CIs cost no extra metric evaluations).
+   */
+  onElements?: (intervals: BootstrapInterval[]) => void;
   /** Number of resamples. @default {1000} */
   samples?: number;
   /** Seed of the Mulberry32 generator (taken modulo 2^32). @default {0} */
@@ -287,25 +293,39 @@ export function bootstrapCi(
   } else {
     strata.push(Array.from({ length: pred.n }, (_, i) => i));
   }
-  const estimate = scalarOf(evaluate(prediction, target));
+  const whole = evaluate(prediction, target);
+  const estimate = scalarOf(whole);
   const next = createMulberry32(seed);
   const indices = new Int32Array(pred.n);
   const values: number[] = [];
+  // Per element of a vector-valued metric (one value per label), when asked.
+  const width = options.onElements && typeof whole !== "number" ? whole.length : 0;
+  const elements: number[][] = Array.from({ length: width }, () => []);
   for (let s = 0; s < samples; s++) {
     let j = 0;
     for (const stratum of strata) {
       const m = stratum.length;
       for (let i = 0; i < m; i++) indices[j++] = stratum[Math.floor(next() * m)];
     }
-    const v = scalarOf(evaluate(pred.take(indices), targ.take(indices)));
+    const r = evaluate(pred.take(indices), targ.take(indices));
+    const v = scalarOf(r);
     if (!Number.isNaN(v)) values.push(v);
+    if (width > 0 && typeof r !== "number") {
+      for (let e = 0; e < width; e++) if (!Number.isNaN(r[e])) elements[e].push(r[e]);
+    }
   }
-  const sorted = Float64Array.from(values).sort();
   const alpha = (1 - level) / 2;
-  return {
-    low: quantile(sorted, alpha),
-    high: quantile(sorted, 1 - alpha),
-    estimate,
-    validSamples: values.length,
+  const interval = (list: number[], at: number): BootstrapInterval => {
+    const sorted = Float64Array.from(list).sort();
+    return {
+      low: quantile(sorted, alpha),
+      high: quantile(sorted, 1 - alpha),
+      estimate: at,
+      validSamples: list.length,
+    };
   };
+  if (width > 0 && typeof whole !== "number") {
+    options.onElements!(elements.map((list, e) => interval(list, whole[e])));
+  }
+  return interval(values, estimate);
 }

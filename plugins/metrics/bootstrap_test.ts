@@ -98,3 +98,29 @@ Deno.test("bootstrapCi() rejects bad input", () => {
   assert.throws(() => bootstrapCi({} as never, [0.1, 0.2], [0, 1]), TypeError);
   assert.throws(() => bootstrapCi(aucMetric, "ab", [0, 1]), TypeError);
 });
+
+Deno.test("bootstrapCi() onElements gives each label the interval its own bootstrap gives", () => {
+  const rand = createMulberry32(11);
+  const n = 40;
+  const scores = Array.from({ length: n }, () => [rand(), rand()]);
+  const targets = scores.map(([a, b]) => [a + rand() * 0.5 > 0.7 ? 1 : 0, b > 0.5 ? 1 : 0]);
+  let per: { low: number; high: number; estimate: number }[] = [];
+  const macro = bootstrapCi(aucMetric, scores, targets, {
+    samples: 200,
+    seed: 3,
+    stratified: false,
+    onElements: (cis) => (per = cis),
+  });
+  assert.equal(per.length, 2);
+  for (let k = 0; k < 2; k++) {
+    const alone = bootstrapCi((p, t) => aucMetric.compute(p, t)[k], scores, targets, {
+      samples: 200,
+      seed: 3,
+      stratified: false,
+    });
+    assert.equal(per[k].low, alone.low);
+    assert.equal(per[k].high, alone.high);
+    assert.equal(per[k].estimate, alone.estimate);
+  }
+  assert.ok(macro.low <= macro.estimate && macro.estimate <= macro.high);
+});

@@ -56,6 +56,15 @@ Deno.test({
       }
       const accuracy = youden.metrics.macro.accuracy.value!;
       assert.ok(Math.abs(accuracy - sum / k) < 1e-9, `${accuracy} vs ${sum / k}`);
+      // Per-label CIs around each label's AUC (same resamples as the macro CI).
+      let withCi = 0;
+      for (const l of youden.labels) {
+        const row = youden.metrics.perLabel[l];
+        if (row.auc === null || row.auc_ci_low === null || row.auc_ci_low === undefined) continue;
+        assert.ok(row.auc_ci_low! <= row.auc + 1e-12 && row.auc <= row.auc_ci_high! + 1e-12, l);
+        withCi++;
+      }
+      assert.ok(withCi > 0);
       // AUC does not depend on the threshold.
       assert.equal(youden.metrics.macro.auc.validCount, fixed.metrics.macro.auc.validCount);
     } finally {

@@ -27,7 +27,7 @@
  * @module
  */
 
-import { bootstrapCi } from "../../../core/bootstrap.ts";
+import { bootstrapCi, type BootstrapInterval } from "../../../core/bootstrap.ts";
 import { csvField } from "../../../core/csv.ts";
 import {
   environmentOf,
@@ -234,9 +234,12 @@ export async function runClassification(ctx: TaskContext): Promise<ResultRecord>
         const values = m.compute(scores, target, metricOptions);
         const { value, validCount } = macroOf(values);
         let ci: MetricValue["ci"] = null;
+        let labelCis: BootstrapInterval[] = [];
         if (ctx.bootstrap > 0) {
+          // The macro CI (NaN-skipping mean over labels, as macroOf) and one
+          // CI per label from the same resamples.
           const interval = bootstrapCi(
-            (p, t) => macroOf(m.compute(p, t, metricOptions)).value,
+            (p, t) => m.compute(p, t, metricOptions),
             scores,
             target,
             // Stratify by class for binary and multi-class; a multi-label row
@@ -245,6 +248,7 @@ export async function runClassification(ctx: TaskContext): Promise<ResultRecord>
               samples: ctx.bootstrap,
               seed: ctx.seed,
               stratified: dataset.problem !== "multilabel",
+              onElements: (cis) => (labelCis = cis),
             },
           );
           ci = {
@@ -256,7 +260,14 @@ export async function runClassification(ctx: TaskContext): Promise<ResultRecord>
         }
         macro[m.name] = { value: finiteOrNull(value), ci, validCount };
         if (values.length === dataset.labels.length) {
-          dataset.labels.forEach((l, i) => (perLabel[l][m.name] = finiteOrNull(values[i])));
+          dataset.labels.forEach((l, i) => {
+            perLabel[l][m.name] = finiteOrNull(values[i]);
+            const c = labelCis[i];
+            if (c) {
+              perLabel[l][`${m.name}_ci_low`] = finiteOrNull(c.low);
+              perLabel[l][`${m.name}_ci_high`] = finiteOrNull(c.high);
+            }
+          });
         }
       }
     });
