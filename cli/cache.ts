@@ -11,13 +11,9 @@
  * @module
  */
 
+import { writeFileAtomic } from "../core/_fs.ts";
 import type { Command } from "commander";
-import {
-  FEATURE_CACHE_FORMAT,
-  FeatureCache,
-  type FeatureCacheKey,
-  writeFileDurable,
-} from "../core/cache.ts";
+import { FEATURE_CACHE_FORMAT, FeatureCache, type FeatureCacheKey } from "../core/cache.ts";
 import { FormatError } from "../core/errors.ts";
 import { readJobRecords, type ShardJobRecord, writeJobRecord } from "./jobs.ts";
 import { formatBytes, say } from "./common.ts";
@@ -208,7 +204,7 @@ export async function mergeCaches(
           throw e;
         });
         if (there === undefined) {
-          await writeFileDurable(`${into.dir}/shards/${name}`, bytes);
+          await writeFileAtomic(`${into.dir}/shards/${name}`, bytes);
           report.copied++;
         } else if (equalBytes(bytes, there)) report.identical++;
         else report.conflicts.push(`shards/${name}`);

@@ -77,8 +77,6 @@ export interface ExtractCliOptions {
   quiet?: boolean;
 }
 
-const CLASSIFICATION = ["classification", "binary", "multilabel", "multiclass"];
-
 function findSpec(registry: Registry, id: string): DatasetSpec {
   return findDataset(registry, id).spec;
 }
@@ -122,7 +120,9 @@ export async function extractShard(
   signal?: AbortSignal,
 ): Promise<ShardJobRecord> {
   const spec = findSpec(registry, datasetId);
-  if (!CLASSIFICATION.includes(spec.task)) {
+  // Tasks fed with one vector per sample go through core's extraction;
+  // tasks that stream samples in chunks through their own `extract`.
+  if (registry.get("task", spec.task).input !== "vectors") {
     return await extractChunkedShard(registry, datasetId, o, signal);
   }
   const shard = o.shard ?? { index: 0, count: 1 };

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { writeFileDurable } from "../core/cache.ts";
+import { writeFileAtomic } from "../core/_fs.ts";
 import { parseShard, type ShardSpec } from "../core/shard.ts";
 
 /** What one shard of an extraction did (`jobs/shard-K-of-N.json`). */
@@ -77,7 +77,7 @@ export async function readJobRecords(namespaceDir: string): Promise<ShardJobReco
 export async function writeJobRecord(namespaceDir: string, record: ShardJobRecord): Promise<void> {
   await Deno.mkdir(`${namespaceDir}/jobs`, { recursive: true });
   const file = jobRecordFile(parseShard(record.shard));
-  await writeFileDurable(
+  await writeFileAtomic(
     `${namespaceDir}/${file}`,
     new TextEncoder().encode(JSON.stringify(record, null, 1) + "\n"),
   );

@@ -42,7 +42,7 @@
 import type { Command } from "commander";
 import { parse as parseYaml } from "yaml";
 import { createHash } from "node:crypto";
-import { writeFileDurable } from "../core/cache.ts";
+import { writeFileAtomic } from "../core/_fs.ts";
 import { setStudyContext } from "../core/environment.ts";
 import { FormatError, UsageError } from "../core/errors.ts";
 import type { Registry } from "../core/registry.ts";
@@ -472,7 +472,7 @@ export async function runStudy(
   };
   const save = async () => {
     await Deno.mkdir(root, { recursive: true });
-    await writeFileDurable(
+    await writeFileAtomic(
       resolvedPath,
       new TextEncoder().encode(JSON.stringify(resolved, null, 2) + "\n"),
     );

@@ -265,14 +265,6 @@ export function checkCacheKey(key: FeatureCacheKey): void {
   }
 }
 
-/**
- * Writes bytes durably and atomically: a temporary file in the same folder,
- * `fsync`, then a rename over `path`.
- */
-export function writeFileDurable(path: string, bytes: Uint8Array): Promise<void> {
-  return writeFileAtomic(path, bytes);
-}
-
 interface Location {
   shard: ShardInfo;
   index: number;
@@ -365,7 +357,7 @@ export class FeatureCache {
       }
     } else {
       await Deno.mkdir(`${cache.dir}/shards`, { recursive: true });
-      await writeFileDurable(keyPath, cache.#json(cache.#header()));
+      await writeFileAtomic(keyPath, cache.#json(cache.#header()));
     }
     await Deno.mkdir(`${cache.dir}/shards`, { recursive: true });
     // A killed run's temporary files: removed at the start of the next one.
@@ -645,7 +637,7 @@ export class FeatureCache {
     // Up to 8 files in flight: their fsyncs overlap.
     for (let i = 0; i < shards.length; i += 8) {
       await Promise.all(
-        shards.slice(i, i + 8).map((s) => writeFileDurable(`${this.dir}/${s.info.file}`, s.bytes)),
+        shards.slice(i, i + 8).map((s) => writeFileAtomic(`${this.dir}/${s.info.file}`, s.bytes)),
       );
     }
     for (const s of shards) this.#add(s.info);
@@ -663,7 +655,7 @@ export class FeatureCache {
     await this.refresh();
     for (let round = 0; round < 100; round++) {
       const manifest = { ...this.#header(), shards: this.shards() };
-      await writeFileDurable(`${this.dir}/manifest.json`, this.#json(manifest));
+      await writeFileAtomic(`${this.dir}/manifest.json`, this.#json(manifest));
       if ((await this.refresh()) === 0) return;
     }
   }

@@ -17,7 +17,8 @@
  * @module
  */
 
-import { FeatureCache, type RawTensor, writeFileDurable } from "./cache.ts";
+import { FeatureCache, type RawTensor } from "./cache.ts";
+import { writeFileAtomic, writeTextFileAtomic } from "./_fs.ts";
 import { UsageError } from "./errors.ts";
 import { cacheKeyFor, extractFeatures } from "./extract.ts";
 import type {
@@ -25,7 +26,6 @@ import type {
   AdapterContext,
   DatasetSpec,
   Encoder,
-  FeatureRecord,
   FitProgress,
   Head,
   ModalityPlugin,
@@ -542,8 +542,9 @@ export function hasChunks(cache: FeatureCache, id: string): boolean {
  * Streams one sample's features through the adapter into the cache: each
  * chunk its own entry (in order), then the chunk count, which marks the
  * sample complete. An adapter without `extractChunks` gives one chunk. A
- * run killed midway leaves no count, so the sample is recomputed.
- * Returns the number of chunks.
+ * run killed midway leaves no count; the next run resumes inside the
+ * sample: chunks already cached are passed to the adapter as `skip` and
+ * never written twice. Returns the number of chunks.
  */
 export async function cacheChunks(
   cache: FeatureCache,
@@ -552,22 +553,33 @@ export async function cacheChunks(
   data: SampleData,
   context: AdapterContext,
 ): Promise<number> {
+  const prefix = `${id}#c`;
+  const done = new Set<number>();
+  for (const cached of cache.ids()) {
+    if (cached.startsWith(prefix) && cache.has(cached, adapter.featureKinds)) {
+      done.add(Number(cached.slice(prefix.length)));
+    }
+  }
   let count = 0;
-  const put = async (features: FeatureRecord) => {
-    await cache.put([{ id: chunkId(id, count), features }]);
-    count++;
-  };
   if (adapter.extractChunks) {
-    for await (const chunk of adapter.extractChunks(data, context)) {
-      if (chunk.index !== count) {
+    for await (const chunk of adapter.extractChunks(data, context, done)) {
+      if (chunk.index < count) {
         throw new RangeError(
-          `Cannot cache the chunks of "${id}" as chunk indices must increase by one: expected ${count}, current ${chunk.index}`,
+          `Cannot cache the chunks of "${id}" as chunk indices must increase: ${chunk.index} after ${
+            count - 1
+          }`,
         );
       }
-      await put(chunk.features);
+      if (!done.has(chunk.index)) {
+        await cache.put([{ id: chunkId(id, chunk.index), features: chunk.features }]);
+      }
+      count = chunk.index + 1;
     }
+    // Skipped chunks at the end were cached by the killed run.
+    for (const index of done) count = Math.max(count, index + 1);
   } else {
-    await put(await adapter.extract(data, context));
+    await cache.put([{ id: chunkId(id, 0), features: await adapter.extract(data, context) }]);
+    count = 1;
   }
   await cache.put([{
     id: `${id}#chunks`,
@@ -725,7 +737,7 @@ export async function writeFoldFiles(
   const files: string[] = [];
   for (const f of folds) {
     const file = `folds/fold_${f.index}.json`;
-    await writeTextAtomic(
+    await writeTextFileAtomic(
       `${out}/${file}`,
       JSON.stringify(
         {
@@ -743,7 +755,7 @@ export async function writeFoldFiles(
     );
     files.push(file);
   }
-  await writeTextAtomic(
+  await writeTextFileAtomic(
     `${out}/splits_final.json`,
     JSON.stringify(folds.map((f) => ({ train: f.train, val: f.val })), null, 2) + "\n",
   );
@@ -751,16 +763,6 @@ export async function writeFoldFiles(
 }
 
 // -------------------------------------------------------------- outputs --
-
-/** Writes a text file atomically (temporary name in the same folder, then rename). */
-export function writeTextAtomic(path: string, text: string): Promise<void> {
-  return writeFileDurable(path, new TextEncoder().encode(text));
-}
-
-/** Writes bytes atomically (temporary name in the same folder, then rename). */
-export function writeBytesAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  return writeFileDurable(path, bytes);
-}
 
 /**
  * Writes a run's outputs into `out`, each file atomically: the extra files
@@ -776,10 +778,10 @@ export async function writeResult(
     const path = `${out}/${name}`;
     const dir = path.slice(0, path.lastIndexOf("/"));
     if (dir) await Deno.mkdir(dir, { recursive: true });
-    if (typeof content === "string") await writeTextAtomic(path, content);
-    else await writeBytesAtomic(path, content);
+    if (typeof content === "string") await writeTextFileAtomic(path, content);
+    else await writeFileAtomic(path, content);
   }
-  await writeTextAtomic(`${out}/result.json`, formatResultRecord(record));
+  await writeTextFileAtomic(`${out}/result.json`, formatResultRecord(record));
 }
 
 /** The record's `environment`: runtime facts plus the caller's extra fields. */

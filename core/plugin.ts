@@ -219,10 +219,16 @@ export interface Adapter {
    * Streams the features of one large sample in chunks (slabs of slices,
    * batches of tiles), in order, so that a run never holds the whole
    * feature volume or bag. Core stores each chunk as its own cache entry
-   * and reassembles them along {@linkcode Adapter.chunkAxis}. Optional:
-   * runners fall back to `extract`.
+   * and reassembles them along {@linkcode Adapter.chunkAxis}. `skip`
+   * holds the indices already cached (a run killed inside a sample): an
+   * adapter may leave them out without computing them, or yield them
+   * anyway. Optional: runners fall back to `extract`.
    */
-  extractChunks?(data: SampleData, ctx: AdapterContext): AsyncIterable<FeatureChunk>;
+  extractChunks?(
+    data: SampleData,
+    ctx: AdapterContext,
+    skip?: ReadonlySet<number>,
+  ): AsyncIterable<FeatureChunk>;
   /** Axis along which chunks of every feature kind concatenate (1 for `[C, D, h, w]` slabs, 0 for `[N, C]` bags). @default {0} */
   readonly chunkAxis?: number;
   /**

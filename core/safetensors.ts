@@ -25,7 +25,7 @@
 
 import { FormatError } from "./errors.ts";
 import { bf16ToF32, f16ToF32, formatShape, numel } from "./tensor.ts";
-import { writeFileAtomic as writeFileAtomicFs } from "./_fs.ts";
+import { writeFileAtomic } from "./_fs.ts";
 
 /** The dtypes medprobe reads and writes. */
 export type SafetensorsDType =
@@ -512,14 +512,6 @@ export function encodeSafetensors(
     at += d.byteLength;
   }
   return out;
-}
-
-/**
- * Writes bytes atomically: to a temporary file in the same folder, then
- * renamed over `path`, so a reader never sees a partial file.
- */
-export function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  return writeFileAtomicFs(path, bytes);
 }
 
 /** Encodes and atomically saves tensors to a safetensors file. */

@@ -34,6 +34,7 @@
  * @module
  */
 
+import { writeFileAtomic } from "../../../core/_fs.ts";
 import {
   adapterContext,
   cacheChunks,
@@ -45,7 +46,6 @@ import {
   readChunks,
   safeFileName,
   StageTimer,
-  writeBytesAtomic,
   writeResult,
 } from "../../../core/experiment.ts";
 import { expectSource } from "../../../core/fingerprint.ts";
@@ -332,7 +332,7 @@ export async function runAffinity(ctx: TaskContext): Promise<ResultRecord> {
       losses = fit.losses;
       hyperparameters = { ...head.hyperparameters };
       await Deno.mkdir(`${out}/heads`, { recursive: true });
-      await writeBytesAtomic(`${out}/heads/affinity.safetensors`, head.save());
+      await writeFileAtomic(`${out}/heads/affinity.safetensors`, head.save());
       artifacts.head = "heads/affinity.safetensors";
 
       // --- threshold chosen on the training sections -------------------------
@@ -403,7 +403,7 @@ export async function runAffinity(ctx: TaskContext): Promise<ResultRecord> {
         if (montageSections > 0 && r.kept) {
           const image = segmentMontage(raw, r.kept, data.shape, montageSections);
           await Deno.mkdir(`${out}/montage`, { recursive: true });
-          await writeBytesAtomic(`${out}/montage/${name}.png`, encodePng(image));
+          await writeFileAtomic(`${out}/montage/${name}.png`, encodePng(image));
           artifacts[`montage/${s.id}`] = `montage/${name}.png`;
         }
       }

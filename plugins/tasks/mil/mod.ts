@@ -62,6 +62,7 @@ import { bootstrapCi } from "../../../core/bootstrap.ts";
 import type { FeatureCache } from "../../../core/cache.ts";
 import { csvField } from "../../../core/csv.ts";
 import {
+  cacheChunks,
   environmentOf,
   FailureLog,
   findDataset,
@@ -78,7 +79,6 @@ import { expectSource } from "../../../core/fingerprint.ts";
 import type {
   Adapter,
   Dataset,
-  FeatureRecord,
   Head,
   MetricPlugin,
   ProtocolDefaults,
@@ -92,7 +92,7 @@ import type { MetricValue, ResultRecord } from "../../../core/result.ts";
 import { RESULT_SCHEMA } from "../../../core/result.ts";
 import { finiteOrNull, macroOf, meanStd } from "../../../core/stats.ts";
 import type { HostTensor } from "../../../core/tensor.ts";
-import type { SlideOutputs, TileBagAdapter } from "../../adapters/tile_bag/mod.ts";
+import type { SlideOutputs } from "../../adapters/tile_bag/mod.ts";
 
 /** One training run: a fold (or the official split) and a seed. */
 export interface MilRun {
@@ -106,10 +106,6 @@ export interface MilRun {
   val: string[];
   /** Slide ids to test on. */
   test: string[];
-}
-
-function chunkId(id: string, index: number): string {
-  return `${id}#c${String(index).padStart(6, "0")}`;
 }
 
 /** Parses `a:b:c` into train, val, test shares. */
@@ -198,11 +194,10 @@ export function planMilRuns(
 }
 
 /**
- * Extracts the bags of slides into the cache, chunk by chunk (entries
- * `<id>#c000000`…, then `<id>#chunks` with the count, the layout
- * `readChunks` of core/experiment.ts reads). A run killed at any point
+ * Extracts the bags of slides into the cache, chunk by chunk (core's
+ * `cacheChunks`, the layout `readChunks` reads). A run killed at any point
  * resumes inside a slide: chunks already cached are not decoded again
- * (adapters with `extractChunks(data, ctx, skip)`, as `tile-bag`). Two
+ * (adapters that honour `extractChunks`' `skip`, as `tile-bag`). Two
  * processes may fill one cache. Failed slides go to `failures` unless
  * `strict`. Returns how many slides were computed and found cached.
  */
@@ -216,8 +211,6 @@ export async function extractSlideBags(
 ): Promise<{ computed: number; cached: number }> {
   let computed = 0, cached = 0;
   const bar = ctx.progress?.("extract slides", samples.length, "slides");
-  const kinds = adapter.featureKinds;
-  const tileBag = adapter as Partial<TileBagAdapter>;
   for (let i = 0; i < samples.length; i++) {
     const sample = samples[i];
     ctx.signal?.throwIfAborted();
@@ -243,34 +236,12 @@ export async function extractSlideBags(
       continue;
     }
     try {
-      const prefix = `${sample.id}#c`;
-      const skip = new Set<number>();
-      for (const id of cache.ids()) {
-        if (id.startsWith(prefix) && cache.has(id, kinds)) {
-          skip.add(Number(id.slice(prefix.length)));
-        }
-      }
-      let count = 0;
-      const actx = {
+      await cacheChunks(cache, sample.id, adapter, data, {
         encoder: ctx.encoder,
         resolution: ctx.resolution,
         batchSize: ctx.batchSize,
         signal: ctx.signal,
-      };
-      if (tileBag.extractChunks) {
-        for await (const chunk of tileBag.extractChunks(data, actx, skip)) {
-          await cache.put([{ id: chunkId(sample.id, chunk.index), features: chunk.features }]);
-        }
-        count = tileBag.stats?.chunks ?? 0;
-      } else {
-        const features: FeatureRecord = await adapter.extract(data, actx);
-        await cache.put([{ id: chunkId(sample.id, 0), features }]);
-        count = 1;
-      }
-      await cache.put([{
-        id: `${sample.id}#chunks`,
-        features: { chunks: { data: Float32Array.of(count), shape: [1] } },
-      }]);
+      });
       computed++;
       await onSlide?.(sample);
     } catch (e) {

@@ -31,6 +31,7 @@
  * @module
  */
 
+import { writeFileAtomic } from "../../../core/_fs.ts";
 import type { FeatureCache, RawTensor } from "../../../core/cache.ts";
 import { csvRow } from "../../../core/csv.ts";
 import {
@@ -46,7 +47,6 @@ import {
   readChunksRaw,
   safeFileName,
   StageTimer,
-  writeBytesAtomic,
   writeFoldFiles,
   writeResult,
 } from "../../../core/experiment.ts";
@@ -347,7 +347,7 @@ export async function runSegmentation3d(ctx: TaskContext): Promise<ResultRecord>
         hyperparameters = { ...head.hyperparameters };
         const headFile = `heads/fold_${f}.safetensors`;
         await Deno.mkdir(`${out}/heads`, { recursive: true });
-        await writeBytesAtomic(`${out}/${headFile}`, head.save());
+        await writeFileAtomic(`${out}/${headFile}`, head.save());
         artifacts[`heads/fold_${f}`] = headFile;
         const foldScores: Float64Array[][] = [];
         const pbar = ctx.progress?.(`fold ${f} predict`, val.length, "volumes");
