@@ -152,7 +152,8 @@ export function checkRequest(registry: Registry, datasetId: string, o: EvalCliOp
   // A stand-in encoder: resolveTask only reads names and options.
   const probe = {
     info: { id: "probe", weightsSha256: "0" },
-    preprocess: { mean: [0, 0, 0], std: [1, 1, 1], sizeMultiple: 16, defaultSize: 224 },
+    // sizeMultiple 1: the patch-size check waits for the real encoder.
+    preprocess: { mean: [0, 0, 0], std: [1, 1, 1], sizeMultiple: 1, defaultSize: 224 },
   } as unknown as Parameters<typeof resolveTask>[2];
   resolveTask(registry, requestOf(datasetId, o), probe);
 }
@@ -193,6 +194,8 @@ export async function evaluate(
   const resolution = o.resolution ?? spec.protocol.resolution;
   let pool: DecodePool | undefined;
   try {
+    // Every check that needs the encoder (the patch size) before any data is read.
+    resolveTask(registry, requestOf(datasetId, o), encoder);
     const workers = o.workers ?? 2;
     if (task.input === "vectors" && workers > 0) {
       pool = await createDecodePool({

@@ -240,6 +240,24 @@ export function resolveTask(
     const value = given[key] ?? o.default;
     if (value !== undefined) taskOptions[key] = checkTaskOption(task.name, o, value);
   }
+  const resolution = request.resolution ?? p.resolution;
+  const multiple = encoder.preprocess.sizeMultiple;
+  const sides = resolution === "native"
+    ? []
+    : typeof resolution === "number"
+    ? [resolution]
+    : resolution;
+  if (sides.some((side) => !(Number.isInteger(side) && side > 0 && side % multiple === 0))) {
+    const near = sides.map((side) => Math.max(multiple, Math.round(side / multiple) * multiple));
+    throw new UsageError(
+      `Cannot use resolution ${
+        sides.join("x")
+      } as each side must be a positive multiple of the encoder's patch size ${multiple}: e.g. ${
+        near.join("x")
+      }`,
+      { help: "eval" },
+    );
+  }
   const context: TaskContext = {
     registry,
     datasetId: request.dataset,
@@ -255,7 +273,7 @@ export function resolveTask(
     headBackend: request.headBackend ?? "auto",
     feature,
     metrics,
-    resolution: request.resolution ?? p.resolution,
+    resolution,
     batchSize: request.batchSize ?? 16,
     seed: request.seed ?? 0,
     bootstrap: request.bootstrap ?? 1000,

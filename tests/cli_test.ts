@@ -124,6 +124,22 @@ Deno.test("medprobe reports unknown commands, unknown datasets and bad option va
   const seed = await medprobe("demo", "--seed", "-1");
   assert.equal(seed.code, 2);
   assert.match(seed.stderr, /--seed <n>' argument '-1' is invalid/);
+  // A resolution that is not a multiple of the patch size is refused before any sample is read.
+  const res = await medprobe(
+    "eval",
+    "xray/nih14",
+    "--data",
+    ".",
+    "--weights",
+    `${ROOT}fixtures/dinov3_demo`,
+    "--resolution",
+    "225",
+  );
+  assert.equal(res.code, 2, res.stderr);
+  assert.match(
+    res.stderr,
+    /resolution 225 as each side must be a positive multiple of the encoder's patch size 16: e.g. 224/,
+  );
   // A finished run is never overwritten silently.
   const done = await Deno.makeTempDir();
   await Deno.writeTextFile(`${done}/result.json`, "{}");
